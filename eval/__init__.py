@@ -1,0 +1,1 @@
+"""Offline retrieval and answer evals."""

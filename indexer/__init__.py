@@ -1,0 +1,1 @@
+"""Newsdesk indexer: articles to chunks, vectors and a Qdrant collection."""
