@@ -57,7 +57,7 @@ _TRAILING_SPACE = re.compile(r"[ \t\u00a0]+\n")
 
 def is_boilerplate(line: str) -> bool:
     stripped = line.strip()
-    if not stripped or len(stripped) > _MAX_BOILERPLATE_LINE and not _is_rights_notice(stripped):
+    if not stripped or (len(stripped) > _MAX_BOILERPLATE_LINE and not _is_rights_notice(stripped)):
         return False
     low = stripped.lower()
     return any(word in low for word in _TRIGGERS) and bool(_BOILERPLATE.match(stripped))

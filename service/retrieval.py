@@ -1,0 +1,215 @@
+"""Passage retrieval over the indexer's collection: dense, sparse (BM25) and hybrid.
+
+Plain Python, used by the HTTP layer, by the answer composer and by ``eval/``. Hybrid fusion methods:
+
+* ``rrf`` / ``dbsf``: dense and sparse prefetches fused inside Qdrant's Query API (one round trip);
+* ``weighted``: both candidate lists fetched in one batch request and fused here as a convex combination of
+  min-max normalised scores, ``w * dense + (1 - w) * sparse``. Qdrant 1.16 servers have no weighted fusion,
+  and plain RRF throws away how far apart the scores are, which is what makes it lose to either side alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from qdrant_client import QdrantClient, models
+
+from indexer import collection as coll
+from indexer.embedding import Embedder
+from indexer.settings import FusionMethod, Settings
+from indexer.sparse import SparseEncoder
+
+Mode = Literal["hybrid", "dense", "sparse"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    source: Sequence[str] | None = None
+    doc_id: Sequence[str] | None = None
+    published_after: date | None = None
+    published_before: date | None = None
+
+    def to_qdrant(self) -> models.Filter | None:
+        return coll.build_filter(
+            list(self.source) if self.source else None,
+            list(self.doc_id) if self.doc_id else None,
+            self.published_after,
+            self.published_before,
+        )
+
+
+@dataclass(slots=True)
+class Hit:
+    doc_id: str
+    chunk_id: str
+    score: float
+    title: str
+    url: str | None
+    source: str | None
+    published_at: str | None
+    text: str
+    char_start: int
+    char_end: int
+    chunk_index: int = 0
+    dense_score: float | None = None
+    sparse_score: float | None = None
+
+    @classmethod
+    def from_point(cls, point: models.ScoredPoint | models.Record, score: float) -> Hit:
+        p: dict[str, Any] = point.payload or {}
+        return cls(
+            doc_id=str(p.get("doc_id")),
+            chunk_id=str(p.get("chunk_id")),
+            score=float(score),
+            title=str(p.get("title") or ""),
+            url=p.get("url"),
+            source=p.get("source"),
+            published_at=p.get("published_at"),
+            text=str(p.get("text") or ""),
+            char_start=int(p.get("char_start", 0)),
+            char_end=int(p.get("char_end", 0)),
+            chunk_index=int(p.get("chunk_index", 0)),
+        )
+
+
+@dataclass(slots=True)
+class SearchResult:
+    hits: list[Hit]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    query_vector: list[float] | None = None
+
+
+class Retriever:
+    """Holds the model, the client and the query settings; one instance is shared by all requests."""
+
+    def __init__(self, settings: Settings, client: QdrantClient, embedder: Embedder) -> None:
+        self.settings = settings
+        self.client = client
+        self.embedder = embedder
+        self.sparse = SparseEncoder(settings.bm25_k1, settings.bm25_b, settings.sparse_avg_doc_tokens)
+
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        mode: Mode = "hybrid",
+        filters: SearchFilters | None = None,
+        collapse: bool = False,
+        fusion: FusionMethod | None = None,
+        dense_weight: float | None = None,
+    ) -> SearchResult:
+        """Top ``limit`` chunks for ``query``; with ``collapse`` at most one (the best) chunk per article."""
+        timings: dict[str, float] = {}
+        flt = filters.to_qdrant() if filters else None
+        fetch = limit * 4 if collapse else limit
+        dense_vec: list[float] | None = None
+        if mode != "sparse":
+            t0 = time.perf_counter()
+            dense_vec = self.embedder.encode_query(query).tolist()
+            timings["embed"] = _ms(t0)
+        sparse = self.sparse.encode_query(query)
+        sparse_vec = models.SparseVector(indices=sparse.indices, values=sparse.values)
+
+        t0 = time.perf_counter()
+        if mode == "dense":
+            hits = self._single(dense_vec, coll.DENSE, fetch, flt)
+        elif mode == "sparse":
+            hits = self._single(sparse_vec, coll.SPARSE, fetch, flt) if sparse.indices else []
+        else:
+            method = fusion or self.settings.fusion
+            if method == "weighted":
+                weight = self.settings.dense_weight if dense_weight is None else dense_weight
+                hits = self._weighted(dense_vec, sparse_vec, fetch, flt, weight)
+            else:
+                hits = self._fused_in_qdrant(dense_vec, sparse_vec, fetch, flt, method)
+        timings["retrieve"] = _ms(t0)
+        if collapse:
+            hits = collapse_by_document(hits)
+        return SearchResult(hits[:limit], timings, dense_vec)
+
+    # --- strategies ---------------------------------------------------------------------------------------
+    def _single(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[Hit]:
+        res = self.client.query_points(
+            self.settings.collection, query=vector, using=using, limit=limit, query_filter=flt, with_payload=True
+        )
+        hits = [Hit.from_point(p, p.score) for p in res.points]
+        for h, p in zip(hits, res.points, strict=True):
+            if using == coll.DENSE:
+                h.dense_score = p.score
+            else:
+                h.sparse_score = p.score
+        return hits
+
+    def _fused_in_qdrant(
+        self, dense: Any, sparse: models.SparseVector, limit: int, flt: models.Filter | None, method: str
+    ) -> list[Hit]:
+        prefetch_n = max(self.settings.prefetch_limit, limit)
+        prefetch = [models.Prefetch(query=dense, using=coll.DENSE, limit=prefetch_n, filter=flt)]
+        if sparse.indices:
+            prefetch.append(models.Prefetch(query=sparse, using=coll.SPARSE, limit=prefetch_n, filter=flt))
+        fusion = models.Fusion.RRF if method == "rrf" else models.Fusion.DBSF
+        res = self.client.query_points(
+            self.settings.collection, prefetch=prefetch, query=models.FusionQuery(fusion=fusion),
+            limit=limit, with_payload=True,
+        )
+        return [Hit.from_point(p, p.score) for p in res.points]
+
+    def _weighted(
+        self, dense: Any, sparse: models.SparseVector, limit: int, flt: models.Filter | None, weight: float
+    ) -> list[Hit]:
+        prefetch_n = max(self.settings.prefetch_limit, limit)
+        requests = [models.QueryRequest(query=dense, using=coll.DENSE, limit=prefetch_n, filter=flt,
+                                        with_payload=True)]
+        if sparse.indices:
+            requests.append(models.QueryRequest(query=sparse, using=coll.SPARSE, limit=prefetch_n, filter=flt,
+                                                with_payload=True))
+        responses = self.client.query_batch_points(self.settings.collection, requests=requests)
+        dense_pts = responses[0].points
+        sparse_pts = responses[1].points if len(responses) > 1 else []
+        return fuse_weighted(dense_pts, sparse_pts, weight)[:limit]
+
+
+def _minmax(values: list[float]) -> list[float]:
+    if not values:
+        return []
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-9:
+        return [1.0 for _ in values]
+    return [(v - lo) / (hi - lo) for v in values]
+
+
+def fuse_weighted(
+    dense: Sequence[models.ScoredPoint], sparse: Sequence[models.ScoredPoint], weight: float
+) -> list[Hit]:
+    """Convex combination of min-max normalised scores; a chunk missing from one list scores 0 there."""
+    merged: dict[str, Hit] = {}
+    fused: dict[str, float] = {}
+    for points, w, side in ((dense, weight, "dense"), (sparse, 1 - weight, "sparse")):
+        for p, norm in zip(points, _minmax([p.score for p in points]), strict=True):
+            key = str(p.id)
+            hit = merged.get(key)
+            if hit is None:
+                hit = merged[key] = Hit.from_point(p, 0.0)
+            setattr(hit, f"{side}_score", p.score)
+            fused[key] = fused.get(key, 0.0) + w * norm
+    for key, hit in merged.items():
+        hit.score = fused[key]
+    return sorted(merged.values(), key=lambda h: h.score, reverse=True)
+
+
+def collapse_by_document(hits: list[Hit]) -> list[Hit]:
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for h in hits:
+        if h.doc_id not in seen:
+            seen.add(h.doc_id)
+            out.append(h)
+    return out
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
