@@ -150,15 +150,19 @@ class DocState:
         return self.hashes == {doc_hash} and len(self.point_ids) == self.chunk_count
 
 
-def scan_documents(client: QdrantClient, collection: str, batch: int = 1024) -> dict[str, DocState]:
-    """One pass over every point's bookkeeping fields (no vectors)."""
+def scan_documents(
+    client: QdrantClient, collection: str, doc_ids: list[str] | None = None, batch: int = 1024
+) -> dict[str, DocState]:
+    """One pass over the bookkeeping fields (no vectors) of every point, or of the given documents' points."""
     state: dict[str, DocState] = {}
-    if not client.collection_exists(collection):
+    if not client.collection_exists(collection) or doc_ids == []:
         return state
+    flt = doc_filter(doc_ids) if doc_ids is not None else None
     offset = None
     while True:
         points, offset = client.scroll(
-            collection, limit=batch, offset=offset, with_payload=STATE_FIELDS, with_vectors=False
+            collection, scroll_filter=flt, limit=batch, offset=offset, with_payload=STATE_FIELDS,
+            with_vectors=False,
         )
         for p in points:
             payload = p.payload or {}

@@ -143,7 +143,11 @@ class Indexer:
         self._checked = False
         if not self.client.collection_exists(self.collection):
             self.ensure_collection()
-        state = coll.scan_documents(self.client, self.collection)
+        # a known, small batch (the HTTP API) only needs its own documents' state, not the whole collection's
+        scope = None
+        if isinstance(items, list) and prune_origins is None:
+            scope = [i.doc_id for i in items if isinstance(i, Article)]
+        state = coll.scan_documents(self.client, self.collection, scope)
         seen: set[str] = set()
         pending: list[_Pending] = []
         pending_chunks = 0

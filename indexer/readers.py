@@ -67,9 +67,11 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[Skipped]]:
         else:
             for path in sorted(root.rglob("*")):
                 rel = path.relative_to(root)
-                if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                if any(part.startswith(".") for part in rel.parts):
                     continue
-                if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                # a dangling symlink is kept so that reading reports it instead of it vanishing silently
+                dangling = path.is_symlink() and not path.exists()
+                if (path.is_file() or dangling) and path.suffix.lower() in SUPPORTED_SUFFIXES:
                     found.append(SourceFile(path, root))
     return found, problems
 
@@ -163,12 +165,14 @@ def _article_from_text(text: str, doc_id: str, origin: str) -> Article:
     meta, body = _split_front_matter(text)
     lines = body.splitlines()
     title = str(meta.pop("title", "") or "")
-    if not title:
-        for i, line in enumerate(lines):
-            if line.strip():
-                title = line.strip().lstrip("#").strip()
+    for i, line in enumerate(lines):
+        if line.strip():
+            heading = line.strip().lstrip("#").strip()
+            # the first line is the title, unless front matter named one and the body does not repeat it
+            if not title or heading == " ".join(title.split()):
+                title = title or heading
                 lines = lines[i + 1 :]
-                break
+            break
     record: dict[str, Any] = {"id": doc_id, "title": title, "text": "\n".join(lines)}
     if "date" in meta and "published_at" not in meta:
         meta["published_at"] = meta.pop("date")
