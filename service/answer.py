@@ -1,0 +1,366 @@
+"""Cited answers without a language model: extract the sentences that answer the question, cite each one.
+
+``compose`` (pure, used by ``ask`` and by ``eval/``) works on the retrieved chunks only:
+
+1. candidates: the sentences of each hit (``indexer.sentences.split_sentences``, the chunker's own boundaries),
+   deduplicated across overlapping chunks, pre-ranked lexically and capped at ``MAX_CANDIDATES``;
+2. scoring: ``DENSE_W * cos(sentence, question) + LEXICAL_W * weighted question-term coverage
+   + RANK_W * 1/(1 + chunk rank)``; the candidate sentences are embedded in one batch (they are short);
+3. "found" gate: the best score must reach ``FOUND_THRESHOLD`` (calibrated, see the constant), and every
+   selected sentence's article context must mention the question's named entities (capitalised words), so a
+   question about a country the articles never mention is not answered with facts about another country;
+4. selection: the best sentence, then up to ``MAX_SENTENCES - 1`` more within ``SELECT_MARGIN`` of it that are
+   not near-duplicates of a chosen one; shown grouped by article, in article order;
+5. citations: ``[n]`` after each sentence, numbered by first use, one number per chunk; ``verify_citations``
+   re-checks every invariant before anything is returned and drops (never sends) what fails.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from indexer.embedding import Embedder
+from indexer.sentences import split_sentences
+from indexer.sparse import terms
+from service.retrieval import Hit, Retriever, SearchFilters
+
+NOT_FOUND_ANSWER = "I could not find this in the indexed articles."
+
+FOUND_THRESHOLD = 0.42
+"""Minimum score of the best sentence for an answer to be given. Calibrated by ``bench/calibrate_found.py``
+on rtqa-evidence-2023 and news-rtqa-2023 (answerable questions vs the same questions with their evidence
+removed, plus questions whose answer no article holds); the figures are in that script's docstring."""
+
+DENSE_W = 0.55
+LEXICAL_W = 0.35
+RANK_W = 0.10
+SELECT_MARGIN = 0.12
+"""A sentence after the first is used only if it scores within this distance of the best one."""
+MAX_SENTENCES = 3
+MAX_CANDIDATES = 40
+"""Candidate sentences scored lexically per question."""
+MAX_EMBEDDED = 8
+"""Of those, the best (by the cheap pre-score) embedded in one batch: ~0.2 ms per token on this CPU, the
+dominant cost of composing, hence small."""
+DUPLICATE_COSINE = 0.88
+DUPLICATE_TERM_OVERLAP = 0.7
+MIN_SENTENCE_CHARS = 20
+MAX_SENTENCE_CHARS = 600
+ENTITY_WEIGHT = 2.0
+"""Question terms from capitalised words count this much more than other terms in the lexical score."""
+
+# words that shape a question but never appear in its answer
+_FILLER = frozenset(terms("many much name week weeks recently reportedly according kind type"))
+_QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "name"})
+_CAPITALISED = re.compile(r"[A-Z][\w'’.&-]*")
+_MARKER = re.compile(r"\[(\d+)\]")
+_PIECE = re.compile(r"(.+?)\s*\[(\d+)\](?=\s|$)", re.DOTALL)
+
+
+@dataclass(slots=True)
+class Citation:
+    n: int
+    doc_id: str
+    chunk_id: str
+    title: str
+    url: str | None
+    source: str | None
+    published_at: str | None
+    quote: str
+    """Verbatim text of the cited chunk (from the first to the last answer sentence taken from it)."""
+    char_start: int
+    """Offset of ``quote`` in the cleaned article (not in the chunk)."""
+    char_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPiece:
+    """One answer sentence and the citation number after it (None only for the not-found message)."""
+
+    text: str
+    n: int | None
+
+
+@dataclass(slots=True)
+class ComposedAnswer:
+    answer: str
+    citations: list[Citation]
+    found: bool
+    timings_ms: dict[str, float]
+    hits: list[Hit]
+    pieces: list[AnswerPiece] = field(default_factory=list)
+    """The answer sentence by sentence (what ``sentences()`` yields, for streaming)."""
+
+    def sentences(self) -> Iterator[tuple[str, int | None]]:
+        return sentences(self)
+
+
+def sentences(result: ComposedAnswer) -> Iterator[tuple[str, int | None]]:
+    """The answer as (sentence, citation number) pieces; ``f"{text} [{n}]"`` joined by spaces is ``answer``.
+
+    A not-found answer is one piece with ``n`` None.
+    """
+    if not result.found:
+        yield result.answer, None
+        return
+    for piece in result.pieces:
+        yield piece.text, piece.n
+
+
+def render(pieces: list[AnswerPiece]) -> str:
+    return " ".join(f"{p.text} [{p.n}]" if p.n is not None else p.text for p in pieces)
+
+
+def not_found(hits: list[Hit], timings: dict[str, float]) -> ComposedAnswer:
+    return ComposedAnswer(NOT_FOUND_ANSWER, [], False, timings, hits, [AnswerPiece(NOT_FOUND_ANSWER, None)])
+
+
+# --- question analysis ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Question:
+    text: str
+    terms: frozenset[str]
+    entities: frozenset[str]
+    """Terms of the question's capitalised words (proper nouns, acronyms), minus question words."""
+
+    @classmethod
+    def parse(cls, text: str) -> Question:
+        all_terms = frozenset(terms(text)) - _FILLER
+        entity_words: list[str] = []
+        for sentence in re.split(r"(?<=[.?!])\s+", text.strip()):
+            for i, match in enumerate(_CAPITALISED.finditer(sentence)):
+                word = match.group(0).strip(".'’-")
+                if word.lower() in _QUESTION_WORDS:
+                    continue
+                # the first word of a sentence is capitalised anyway; keep it only if it is an acronym
+                if i == 0 and match.start() == 0 and not word.isupper():
+                    continue
+                entity_words.append(word)
+        entities = frozenset(terms(" ".join(entity_words))) & all_terms
+        return cls(text, all_terms, entities)
+
+    def weight(self, term: str) -> float:
+        return ENTITY_WEIGHT if term in self.entities else 1.0
+
+
+def _has_term(term: str, bag: frozenset[str]) -> bool:
+    """Exact term, or a short derived form (Mali/Malian, Russia/Russian, Ukrain/Ukrainian)."""
+    if term in bag:
+        return True
+    if len(term) < 4:
+        return False
+    return any(t.startswith(term) and len(t) - len(term) <= 3 for t in bag)
+
+
+# --- candidates -------------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Candidate:
+    hit_index: int
+    hit: Hit
+    start: int
+    """Offset in the chunk text."""
+    end: int
+    text: str
+    terms: frozenset[str]
+    lexical: float = 0.0
+    score: float = 0.0
+
+    @property
+    def abs_start(self) -> int:
+        return self.hit.char_start + self.start
+
+
+def _candidates(question: Question, hits: list[Hit]) -> list[_Candidate]:
+    seen: set[tuple[str, int]] = set()
+    out: list[_Candidate] = []
+    total_weight = sum(question.weight(t) for t in question.terms) or 1.0
+    for rank, hit in enumerate(hits):
+        for span in split_sentences(hit.text):
+            raw = hit.text[span.start : span.end]
+            if not MIN_SENTENCE_CHARS <= len(raw) <= MAX_SENTENCE_CHARS or _MARKER.search(raw):
+                continue
+            key = (hit.doc_id, hit.char_start + span.start)
+            if key in seen:  # chunks overlap: the same article sentence in two chunks
+                continue
+            seen.add(key)
+            s_terms = frozenset(terms(raw))
+            if len(s_terms) < 3:
+                continue
+            matched = sum(question.weight(t) for t in question.terms if _has_term(t, s_terms))
+            out.append(_Candidate(rank, hit, span.start, span.end, " ".join(raw.split()), s_terms,
+                                  lexical=matched / total_weight))
+    # cheap pre-rank (lexical, the chunk's own dense score, rank) so only the most promising are embedded
+    out.sort(key=_prescore, reverse=True)
+    return out[:MAX_CANDIDATES]
+
+
+def _prescore(c: _Candidate) -> float:
+    chunk_dense = c.hit.dense_score if c.hit.dense_score is not None else 0.0
+    return LEXICAL_W * c.lexical + DENSE_W * chunk_dense + RANK_W / (1 + c.hit_index)
+
+
+def _context_terms(hits: list[Hit]) -> dict[str, frozenset[str]]:
+    """Terms of each article's title and every retrieved chunk of it (for the entity check)."""
+    text: dict[str, list[str]] = {}
+    for h in hits:
+        text.setdefault(h.doc_id, [h.title]).append(h.text)
+    return {doc: frozenset(terms(" ".join(parts))) for doc, parts in text.items()}
+
+
+def _redundant(c: _Candidate, vec: np.ndarray, chosen: list[tuple[_Candidate, np.ndarray]]) -> bool:
+    for other, other_vec in chosen:
+        if float(vec @ other_vec) >= DUPLICATE_COSINE:
+            return True
+        small = min(len(c.terms), len(other.terms)) or 1
+        if len(c.terms & other.terms) / small >= DUPLICATE_TERM_OVERLAP:
+            return True
+    return False
+
+
+# --- composing --------------------------------------------------------------------------------------------------
+def compose(
+    question: str, hits: list[Hit], embedder: Embedder, query_vector: list[float] | None = None
+) -> ComposedAnswer:
+    """The extractive answer to ``question`` from ``hits`` (best first); pure apart from embedding."""
+    t0 = time.perf_counter()
+    q = Question.parse(question)
+    timings: dict[str, float] = {}
+    candidates = _candidates(q, hits)[:MAX_EMBEDDED] if q.terms else []
+    if not candidates:
+        timings["compose"] = _ms(t0)
+        return not_found(hits, timings)
+    qvec = np.asarray(query_vector, dtype=np.float32) if query_vector is not None else embedder.encode_query(
+        question
+    )
+    vecs = embedder.encode([c.text for c in candidates])
+    dense = vecs @ qvec
+    for c, cos in zip(candidates, dense, strict=True):
+        c.score = DENSE_W * float(cos) + LEXICAL_W * c.lexical + RANK_W / (1 + c.hit_index)
+    order = sorted(range(len(candidates)), key=lambda i: candidates[i].score, reverse=True)
+    context = _context_terms(hits)
+
+    def covers_entities(c: _Candidate) -> bool:
+        bag = context[c.hit.doc_id] | c.terms
+        return all(_has_term(e, bag) for e in q.entities)
+
+    chosen: list[tuple[_Candidate, np.ndarray]] = []
+    best = candidates[order[0]].score
+    if best >= FOUND_THRESHOLD:
+        for i in order:
+            c = candidates[i]
+            if c.score < best - SELECT_MARGIN or len(chosen) >= MAX_SENTENCES:
+                break
+            if not covers_entities(c) or _redundant(c, vecs[i], chosen):
+                continue
+            chosen.append((c, vecs[i]))
+    if not chosen:
+        timings["compose"] = _ms(t0)
+        return not_found(hits, timings)
+
+    pieces, citations = _cite([c for c, _ in chosen])
+    answer, citations = verify_citations(render(pieces), citations, hits)
+    timings["compose"] = _ms(t0)
+    if not citations:
+        return not_found(hits, timings)
+    return ComposedAnswer(answer, citations, True, timings, hits, _parse(answer))
+
+
+def _cite(chosen: list[_Candidate]) -> tuple[list[AnswerPiece], list[Citation]]:
+    """Order the sentences (articles by their best sentence, then position) and number the chunks."""
+    doc_rank: dict[str, int] = {}
+    for c in chosen:
+        doc_rank.setdefault(c.hit.doc_id, len(doc_rank))
+    ordered = sorted(chosen, key=lambda c: (doc_rank[c.hit.doc_id], c.abs_start))
+    spans: dict[str, tuple[Hit, int, int]] = {}
+    numbers: dict[str, int] = {}
+    pieces: list[AnswerPiece] = []
+    for c in ordered:
+        cid = c.hit.chunk_id
+        n = numbers.setdefault(cid, len(numbers) + 1)
+        hit, lo, hi = spans.get(cid, (c.hit, c.start, c.end))
+        spans[cid] = (hit, min(lo, c.start), max(hi, c.end))
+        pieces.append(AnswerPiece(c.text, n))
+    citations = []
+    for cid, n in numbers.items():
+        hit, lo, hi = spans[cid]
+        citations.append(
+            Citation(n=n, doc_id=hit.doc_id, chunk_id=hit.chunk_id, title=hit.title, url=hit.url,
+                     source=hit.source, published_at=hit.published_at, quote=hit.text[lo:hi],
+                     char_start=hit.char_start + lo, char_end=hit.char_start + hi)
+        )
+    return pieces, citations
+
+
+# --- verification -----------------------------------------------------------------------------------------------
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _parse(answer: str) -> list[AnswerPiece]:
+    """``"sentence [n] sentence [m]"`` back into pieces; text not followed by a marker is not a piece."""
+    return [AnswerPiece(_norm(m.group(1)), int(m.group(2))) for m in _PIECE.finditer(answer)]
+
+
+def _citation_ok(c: Citation, hits_by_chunk: dict[str, Hit]) -> bool:
+    hit = hits_by_chunk.get(c.chunk_id)
+    if hit is None or hit.doc_id != c.doc_id or not c.quote.strip():
+        return False
+    offset = c.char_start - hit.char_start
+    return (
+        offset >= 0
+        and c.char_end - c.char_start == len(c.quote)
+        and hit.text[offset : offset + len(c.quote)] == c.quote
+    )
+
+
+def verify_citations(answer: str, citations: list[Citation], hits: list[Hit]) -> tuple[str, list[Citation]]:
+    """Enforce the citation invariants; whatever fails is dropped together with its sentences.
+
+    Kept: a sentence followed by ``[n]`` where exactly one citation has number ``n``, that citation's quote is
+    verbatim in the cited chunk at ``char_start - chunk.char_start`` (so it also locates the quote in the
+    article), and the sentence is part of the quote. Then unused citations go, and the survivors are
+    renumbered 1..k in order of first use. Returns the rebuilt answer and its citations ("" and [] if none).
+    """
+    hits_by_chunk = {h.chunk_id: h for h in hits}
+    count: dict[int, int] = {}
+    for c in citations:
+        count[c.n] = count.get(c.n, 0) + 1
+    valid = {c.n: c for c in citations if count[c.n] == 1 and _citation_ok(c, hits_by_chunk)}
+    renumber: dict[int, int] = {}
+    kept: list[AnswerPiece] = []
+    for piece in _parse(answer):
+        c = valid.get(piece.n) if piece.n is not None else None
+        if c is None or not piece.text or _MARKER.search(piece.text) or piece.text not in _norm(c.quote):
+            continue
+        new_n = renumber.setdefault(piece.n, len(renumber) + 1)  # type: ignore[arg-type]
+        kept.append(AnswerPiece(piece.text, new_n))
+    out = sorted((replace(valid[old], n=new) for old, new in renumber.items()), key=lambda c: c.n)
+    return render(kept), out
+
+
+# --- the whole question ---------------------------------------------------------------------------------------
+def ask(
+    retriever: Retriever, question: str, top_k: int = 8, filters: SearchFilters | None = None
+) -> ComposedAnswer:
+    """Retrieve ``top_k`` chunks (hybrid) and compose the cited answer; timings in ms."""
+    t0 = time.perf_counter()
+    if not question.strip():
+        return not_found([], {"embed": 0.0, "retrieve": 0.0, "compose": 0.0, "total": _ms(t0)})
+    result = retriever.search(question, limit=top_k, filters=filters)
+    composed = compose(question, result.hits, retriever.embedder, result.query_vector)
+    composed.timings_ms = {
+        "embed": result.timings_ms.get("embed", 0.0),
+        "retrieve": result.timings_ms.get("retrieve", 0.0),
+        "compose": composed.timings_ms.get("compose", 0.0),
+        "total": _ms(t0),
+    }
+    return composed
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
