@@ -1,0 +1,134 @@
+"""The Litestar application: ``create_app(settings)``; ``python -m service`` serves it with uvicorn.
+
+Routes are grouped so that later features plug in by appending to a list:
+
+* ``V1_ROUTES``: everything under ``/v1`` (API key guarded when ``NEWSDESK_API_KEY`` is set);
+* ``OPEN_ROUTES``: health/readiness (and later a static page), never guarded; ``/schema`` serves the OpenAPI
+  docs and is open as well.
+
+Shared resources (model, client, retriever, indexer) live in ``app.state.newsdesk`` (``service.state.AppState``),
+created once in the lifespan, or handed in ready-made by ``python -m service`` (which opens the store before
+uvicorn starts, so a locked store is a one-line error, not a startup traceback).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import ControllerRouterHandler, Message, Receive, Send
+
+from indexer.embedding import Embedder
+from indexer.settings import Settings, get_settings
+from service.errors import EXCEPTION_HANDLERS
+from service.logs import configure_logging
+from service.routes.ask import AskController
+from service.routes.chat import ChatController
+from service.routes.documents import DocumentsController
+from service.routes.health import StatsController, health, ready
+from service.routes.page import PAGE_ROUTES
+from service.routes.search import SearchController
+from service.state import AppState, build_state
+
+access_log = logging.getLogger("newsdesk.access")
+
+V1_ROUTES: list[ControllerRouterHandler] = [SearchController, AskController, DocumentsController, StatsController,
+                                            ChatController]
+OPEN_ROUTES: list[ControllerRouterHandler] = [health, ready, *PAGE_ROUTES]
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def require_api_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard of the /v1 router: ``Authorization: Bearer <NEWSDESK_API_KEY>`` when a key is configured."""
+    key = connection.app.state.settings.api_key
+    if not key:
+        return
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key.encode()):
+        raise NotAuthorizedException("missing or wrong API key (Authorization: Bearer <key>)",
+                                     headers={"WWW-Authenticate": "Bearer"})
+
+
+class ServiceApp(Litestar):
+    """Litestar plus one outer layer seen by every HTTP request (also 404/405/413): a request id (taken
+    from a well-formed ``X-Request-ID`` or made up, echoed in the response) and one JSON access-log line."""
+
+    async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = rid
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "%s %s %s", scope["method"], scope["path"], status,
+                extra={"method": scope["method"], "path": scope["path"], "status": status,
+                       "duration_ms": round((time.perf_counter() - started) * 1000, 2), "request_id": rid},
+            )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    state: AppState | None = None,
+    embedder: Embedder | None = None,
+    extra_v1_routes: Sequence[ControllerRouterHandler] = (),
+    extra_routes: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
+    """Build the app. ``state``: resources already opened (then the app closes them at shutdown);
+    ``embedder``: a loaded model to share (tests, benchmarks); extra routes: for features built on top."""
+    settings = settings or (state.settings if state else get_settings())
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if app.state.newsdesk is None:
+            app.state.newsdesk = build_state(settings, embedder)
+        try:
+            yield
+        finally:
+            app.state.newsdesk.close()
+            app.state.newsdesk = None
+
+    v1 = Router(path="/v1", route_handlers=[*V1_ROUTES, *extra_v1_routes], guards=[require_api_key])
+    cors = CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None
+    return ServiceApp(
+        route_handlers=[v1, *OPEN_ROUTES, *extra_routes],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "newsdesk": state}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=cors,
+        openapi_config=OpenAPIConfig(
+            title="Newsdesk", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()],
+            description="Question answering over news articles with cited answers.",
+        ),
+    )
