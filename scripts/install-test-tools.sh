@@ -9,3 +9,12 @@ cd "$(dirname "$0")/.."
 # tests/qdrant_server.py so that the test fixtures can install it the same way on first use.
 .venv/bin/python -m tests.qdrant_server --install
 # --- END qdrant-server ---------------------------------------------------------------------------------------
+
+# --- BEGIN chromium (issue 5: chat page browser tests) ----------------------------------------------------------
+# Debian's Chromium for tests/chat/test_page_browser.py (Playwright drives /usr/bin/chromium; it never downloads
+# its own browser). Skipped when already installed; needs root (CI runners and the dev container are).
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+fi
+# --- END chromium ------------------------------------------------------------------------------------------------
