@@ -1,0 +1,69 @@
+"""Acceptance: "What did Russia promise Mali?" over the seed article and its hard distractors.
+
+The corpus (tests/service/acceptance_corpus.py) is the Reuters seed article, every news-rtqa-2023 article
+mentioning Mali, Wagner or Lavrov, and 40 random others. The answer must give both promises (keep helping
+Mali's army improve its military capabilities; start delivering wheat, fertilizers and petroleum products)
+and cite the seed article for them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer.embedding import Embedder
+from indexer.settings import Settings
+from service.answer import ask
+from service.retrieval import Retriever
+from tests.service.acceptance_corpus import QUESTION, AcceptanceCorpus, index_acceptance_corpus
+from tests.service.test_answer import assert_invariants
+
+
+@pytest.fixture(scope="module")
+def mali(
+    shared_data: Path, base_settings: Settings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Retriever, AcceptanceCorpus]]:
+    work = tmp_path_factory.mktemp("mali")
+    settings = base_settings.model_copy(update={"qdrant_path": work / "qdrant"})
+    indexer, corpus = index_acceptance_corpus(settings, embedder, shared_data, work / "corpus")
+    yield Retriever(settings, indexer.client, embedder), corpus
+    indexer.close()
+
+
+def test_russia_promise_mali(mali: tuple[Retriever, AcceptanceCorpus]) -> None:
+    retriever, corpus = mali
+    assert len(corpus.distractor_ids) >= 5  # the hard part: other articles about Mali, Wagner, Lavrov
+    r = ask(retriever, QUESTION)
+    assert r.found
+    assert_invariants(r)
+    by_n = {c.n: c for c in r.citations}
+    pieces = list(r.sentences())
+    military = [n for text, n in pieces if re.search(r"(support|help)\w*\b.*\bMali", text)
+                and "military capabilities" in text]
+    supplies = [n for text, n in pieces if all(w in text for w in ("wheat", "fertilizers", "petroleum products"))]
+    assert military, r.answer
+    assert supplies, r.answer
+    for n in military + supplies:
+        assert n is not None and by_n[n].doc_id == corpus.seed_doc_id
+        assert by_n[n].title.startswith("Russia")
+
+
+@pytest.mark.parametrize("question", ["What did France promise Chile?", "What did Russia promise Peru?"])
+def test_no_answer_from_another_country(mali: tuple[Retriever, AcceptanceCorpus], question: str) -> None:
+    retriever, _ = mali
+    r = ask(retriever, question)
+    assert not r.found and r.citations == [], r.answer
+
+
+def test_many_questions_keep_the_invariants(mali: tuple[Retriever, AcceptanceCorpus], shared_data: Path) -> None:
+    """The news-rtqa quiz questions (a fixed slice) over this corpus: found or not, every answer is sound."""
+    import json
+
+    with (shared_data / "news-rtqa-2023" / "queries.jsonl").open(encoding="utf-8") as f:
+        queries = [json.loads(line) for line in f]
+    retriever, _ = mali
+    for q in queries[:40]:
+        assert_invariants(ask(retriever, q["text"]))
