@@ -100,6 +100,25 @@ def _tune_sqlite(collection: Any) -> None:
         log.debug("could not tune the local store", exc_info=True)
 
 
+_WRITE_GENERATIONS: dict[tuple[int, str], int] = {}
+
+
+def _store_key(client: QdrantClient, collection: str) -> tuple[int, str]:
+    return (id(getattr(client, "_client", client)), collection)
+
+
+def bump_generation(client: QdrantClient, collection: str) -> None:
+    """Record that this process changed ``collection``; in-process caches of it (see
+    ``service.sparse_index``) rebuild on their next use. Only meaningful for the embedded store, which no
+    other process can write while this one holds it."""
+    key = _store_key(client, collection)
+    _WRITE_GENERATIONS[key] = _WRITE_GENERATIONS.get(key, 0) + 1
+
+
+def write_generation(client: QdrantClient, collection: str) -> int:
+    return _WRITE_GENERATIONS.get(_store_key(client, collection), 0)
+
+
 def is_local(client: QdrantClient) -> bool:
     return type(getattr(client, "_client", None)).__name__ == "QdrantLocal"
 
@@ -179,6 +198,7 @@ def delete_points(client: QdrantClient, collection: str, ids: Iterable[str]) -> 
     ids = list(ids)
     for i in range(0, len(ids), 1000):
         client.delete(collection, points_selector=models.PointIdsList(points=ids[i : i + 1000]), wait=True)
+    bump_generation(client, collection)
 
 
 def doc_filter(doc_ids: list[str]) -> models.Filter:

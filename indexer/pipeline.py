@@ -219,6 +219,7 @@ class Indexer:
         size = self.settings.upsert_batch_size
         for i in range(0, len(points), size):
             self.client.upsert(self.collection, points=points[i : i + size], wait=True)
+            coll.bump_generation(self.client, self.collection)
         for doc in batch:
             if doc.previous is not None:
                 keep = {coll.point_id(doc.article.doc_id, c.index) for c in doc.chunks}
@@ -262,6 +263,7 @@ class Indexer:
             removed[doc_id] = coll.count_points(self.client, self.collection, flt)
             if removed[doc_id]:
                 self.client.delete(self.collection, points_selector=models.FilterSelector(filter=flt), wait=True)
+                coll.bump_generation(self.client, self.collection)
         return removed
 
     def stats(self) -> dict[str, Any]:
@@ -290,6 +292,7 @@ class Indexer:
         """Drop the collection; returns whether there was one."""
         if self.client.collection_exists(self.collection):
             self.client.delete_collection(self.collection)
+            coll.bump_generation(self.client, self.collection)
             return True
         return False
 

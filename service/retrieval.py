@@ -22,6 +22,7 @@ from indexer import collection as coll
 from indexer.embedding import Embedder
 from indexer.settings import FusionMethod, Settings
 from indexer.sparse import SparseEncoder
+from service.sparse_index import LocalSparseIndex
 
 Mode = Literal["hybrid", "dense", "sparse"]
 
@@ -91,6 +92,8 @@ class Retriever:
         self.client = client
         self.embedder = embedder
         self.sparse = SparseEncoder(settings.bm25_k1, settings.bm25_b, settings.sparse_avg_doc_tokens)
+        # local mode's own sparse search is a Python loop over every point; see service/sparse_index.py
+        self._local_sparse = LocalSparseIndex(client, settings.collection) if coll.is_local(client) else None
 
     def search(
         self,
@@ -132,12 +135,33 @@ class Retriever:
         return SearchResult(hits[:limit], timings, dense_vec)
 
     # --- strategies ---------------------------------------------------------------------------------------
+    def _sparse_points(
+        self, vector: models.SparseVector, limit: int, flt: models.Filter | None
+    ) -> list[models.ScoredPoint]:
+        if self._local_sparse is None or flt is not None:
+            return self.client.query_points(
+                self.settings.collection, query=vector, using=coll.SPARSE, limit=limit, query_filter=flt,
+                with_payload=True,
+            ).points
+        scored = self._local_sparse.search(vector, limit)
+        records = {str(r.id): r for r in self.client.retrieve(
+            self.settings.collection, ids=[pid for pid, _ in scored], with_payload=True, with_vectors=False
+        )}
+        return [
+            models.ScoredPoint(id=pid, version=0, score=score, payload=records[pid].payload)
+            for pid, score in scored if pid in records
+        ]
+
     def _single(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[Hit]:
-        res = self.client.query_points(
-            self.settings.collection, query=vector, using=using, limit=limit, query_filter=flt, with_payload=True
-        )
-        hits = [Hit.from_point(p, p.score) for p in res.points]
-        for h, p in zip(hits, res.points, strict=True):
+        if using == coll.SPARSE:
+            points = self._sparse_points(vector, limit, flt)
+        else:
+            points = self.client.query_points(
+                self.settings.collection, query=vector, using=using, limit=limit, query_filter=flt,
+                with_payload=True,
+            ).points
+        hits = [Hit.from_point(p, p.score) for p in points]
+        for h, p in zip(hits, points, strict=True):
             if using == coll.DENSE:
                 h.dense_score = p.score
             else:
@@ -162,14 +186,16 @@ class Retriever:
         self, dense: Any, sparse: models.SparseVector, limit: int, flt: models.Filter | None, weight: float
     ) -> list[Hit]:
         prefetch_n = max(self.settings.prefetch_limit, limit)
-        requests = [models.QueryRequest(query=dense, using=coll.DENSE, limit=prefetch_n, filter=flt,
-                                        with_payload=True)]
-        if sparse.indices:
-            requests.append(models.QueryRequest(query=sparse, using=coll.SPARSE, limit=prefetch_n, filter=flt,
-                                                with_payload=True))
-        responses = self.client.query_batch_points(self.settings.collection, requests=requests)
-        dense_pts = responses[0].points
-        sparse_pts = responses[1].points if len(responses) > 1 else []
+        dense_req = models.QueryRequest(query=dense, using=coll.DENSE, limit=prefetch_n, filter=flt,
+                                        with_payload=True)
+        if self._local_sparse is not None or not sparse.indices:
+            dense_pts = self.client.query_batch_points(self.settings.collection, requests=[dense_req])[0].points
+            sparse_pts = self._sparse_points(sparse, prefetch_n, flt) if sparse.indices else []
+        else:  # server: both lists in one round trip
+            sparse_req = models.QueryRequest(query=sparse, using=coll.SPARSE, limit=prefetch_n, filter=flt,
+                                             with_payload=True)
+            responses = self.client.query_batch_points(self.settings.collection, requests=[dense_req, sparse_req])
+            dense_pts, sparse_pts = responses[0].points, responses[1].points
         return fuse_weighted(dense_pts, sparse_pts, weight)[:limit]
 
 

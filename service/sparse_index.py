@@ -1,0 +1,92 @@
+"""Fast exact BM25 search for the embedded store.
+
+qdrant-client's local mode scores a sparse query against every point in a Python loop (about 100 ms for 500
+chunks, seconds at 10k). This module keeps a scipy CSC matrix of the collection's stored sparse vectors and
+scores a query with one sparse matrix-vector product, applying the same IDF formula as Qdrant's
+``Modifier.IDF`` (``ln(1 + (N - df + 0.5) / (df + 0.5))``), so its scores equal Qdrant's.
+
+The matrix is rebuilt lazily when the process has written to the collection since the last build
+(``indexer.collection.write_generation``); in local mode no other process can write while this one holds the
+store. Filtered queries are left to Qdrant (the payload filter lives there).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+from scipy import sparse as sp
+
+from indexer import collection as coll
+
+
+@dataclass(slots=True)
+class _Matrix:
+    generation: int
+    ids: list[str]
+    columns: dict[int, int]
+    csc: sp.csc_matrix
+    df: np.ndarray
+
+
+class LocalSparseIndex:
+    def __init__(self, client: QdrantClient, collection: str) -> None:
+        self.client = client
+        self.collection = collection
+        self._matrix: _Matrix | None = None
+        self._lock = threading.Lock()
+
+    def _current(self) -> _Matrix:
+        generation = coll.write_generation(self.client, self.collection)
+        with self._lock:
+            if self._matrix is None or self._matrix.generation != generation:
+                self._matrix = self._build(generation)
+            return self._matrix
+
+    def _build(self, generation: int) -> _Matrix:
+        ids: list[str] = []
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        columns: dict[int, int] = {}
+        offset = None
+        while True:
+            points, offset = self.client.scroll(
+                self.collection, limit=4096, offset=offset, with_payload=False, with_vectors=[coll.SPARSE]
+            )
+            for p in points:
+                vec = p.vector.get(coll.SPARSE) if isinstance(p.vector, dict) else None
+                if not isinstance(vec, models.SparseVector):
+                    continue
+                row = len(ids)
+                ids.append(str(p.id))
+                for term, value in zip(vec.indices, vec.values, strict=True):
+                    rows.append(row)
+                    cols.append(columns.setdefault(term, len(columns)))
+                    vals.append(value)
+            if offset is None:
+                break
+        csc = sp.csc_matrix(
+            (np.asarray(vals, dtype=np.float32), (np.asarray(rows), np.asarray(cols))),
+            shape=(len(ids), len(columns)),
+        )
+        return _Matrix(generation, ids, columns, csc, np.diff(csc.indptr))
+
+    def search(self, query: models.SparseVector, limit: int) -> list[tuple[str, float]]:
+        """(point id, score) of the best ``limit`` points with a positive score, best first."""
+        m = self._current()
+        picked = [(m.columns[t], v) for t, v in zip(query.indices, query.values, strict=True) if t in m.columns]
+        if not picked or not m.ids:
+            return []
+        cols = np.fromiter((c for c, _ in picked), dtype=np.int64)
+        weights = np.fromiter((v for _, v in picked), dtype=np.float64)
+        n, df = len(m.ids), m.df[cols]
+        weights *= np.log((n - df + 0.5) / (df + 0.5) + 1.0)
+        scores = np.asarray(m.csc[:, cols] @ weights).ravel()
+        candidates = np.flatnonzero(scores > 0)
+        if candidates.size > limit:
+            candidates = candidates[np.argpartition(-scores[candidates], limit - 1)[:limit]]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return [(m.ids[i], float(scores[i])) for i in order]
