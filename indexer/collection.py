@@ -109,7 +109,7 @@ def _store_key(client: QdrantClient, collection: str) -> tuple[int, str]:
 
 def bump_generation(client: QdrantClient, collection: str) -> None:
     """Record that this process changed ``collection``; in-process caches of it (see
-    ``service.sparse_index``) rebuild on their next use. Only meaningful for the embedded store, which no
+    ``service.local_index``) rebuild on their next use. Only meaningful for the embedded store, which no
     other process can write while this one holds it."""
     key = _store_key(client, collection)
     _WRITE_GENERATIONS[key] = _WRITE_GENERATIONS.get(key, 0) + 1

@@ -22,7 +22,7 @@ from indexer import collection as coll
 from indexer.embedding import Embedder
 from indexer.settings import FusionMethod, Settings
 from indexer.sparse import SparseEncoder
-from service.sparse_index import LocalSparseIndex
+from service.local_index import LocalVectorIndex
 
 Mode = Literal["hybrid", "dense", "sparse"]
 
@@ -92,8 +92,8 @@ class Retriever:
         self.client = client
         self.embedder = embedder
         self.sparse = SparseEncoder(settings.bm25_k1, settings.bm25_b, settings.sparse_avg_doc_tokens)
-        # local mode's own sparse search is a Python loop over every point; see service/sparse_index.py
-        self._local_sparse = LocalSparseIndex(client, settings.collection) if coll.is_local(client) else None
+        # local mode's own vector search is slow (a Python loop for sparse); see service/local_index.py
+        self._local = LocalVectorIndex(client, settings.collection) if coll.is_local(client) else None
 
     def search(
         self,
@@ -135,15 +135,17 @@ class Retriever:
         return SearchResult(hits[:limit], timings, dense_vec)
 
     # --- strategies ---------------------------------------------------------------------------------------
-    def _sparse_points(
-        self, vector: models.SparseVector, limit: int, flt: models.Filter | None
-    ) -> list[models.ScoredPoint]:
-        if self._local_sparse is None or flt is not None:
+    def _points(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[models.ScoredPoint]:
+        """Best points for one named vector: in-memory for the unfiltered embedded store, else Qdrant."""
+        if self._local is None or flt is not None:
             return self.client.query_points(
-                self.settings.collection, query=vector, using=coll.SPARSE, limit=limit, query_filter=flt,
+                self.settings.collection, query=vector, using=using, limit=limit, query_filter=flt,
                 with_payload=True,
             ).points
-        scored = self._local_sparse.search(vector, limit)
+        if using == coll.SPARSE:
+            scored = self._local.search_sparse(vector, limit)
+        else:
+            scored = self._local.search_dense(vector, limit)
         records = {str(r.id): r for r in self.client.retrieve(
             self.settings.collection, ids=[pid for pid, _ in scored], with_payload=True, with_vectors=False
         )}
@@ -153,13 +155,7 @@ class Retriever:
         ]
 
     def _single(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[Hit]:
-        if using == coll.SPARSE:
-            points = self._sparse_points(vector, limit, flt)
-        else:
-            points = self.client.query_points(
-                self.settings.collection, query=vector, using=using, limit=limit, query_filter=flt,
-                with_payload=True,
-            ).points
+        points = self._points(vector, using, limit, flt)
         hits = [Hit.from_point(p, p.score) for p in points]
         for h, p in zip(hits, points, strict=True):
             if using == coll.DENSE:
@@ -186,12 +182,12 @@ class Retriever:
         self, dense: Any, sparse: models.SparseVector, limit: int, flt: models.Filter | None, weight: float
     ) -> list[Hit]:
         prefetch_n = max(self.settings.prefetch_limit, limit)
-        dense_req = models.QueryRequest(query=dense, using=coll.DENSE, limit=prefetch_n, filter=flt,
-                                        with_payload=True)
-        if self._local_sparse is not None or not sparse.indices:
-            dense_pts = self.client.query_batch_points(self.settings.collection, requests=[dense_req])[0].points
-            sparse_pts = self._sparse_points(sparse, prefetch_n, flt) if sparse.indices else []
+        if self._local is not None or not sparse.indices:
+            dense_pts = self._points(dense, coll.DENSE, prefetch_n, flt)
+            sparse_pts = self._points(sparse, coll.SPARSE, prefetch_n, flt) if sparse.indices else []
         else:  # server: both lists in one round trip
+            dense_req = models.QueryRequest(query=dense, using=coll.DENSE, limit=prefetch_n, filter=flt,
+                                            with_payload=True)
             sparse_req = models.QueryRequest(query=sparse, using=coll.SPARSE, limit=prefetch_n, filter=flt,
                                              with_payload=True)
             responses = self.client.query_batch_points(self.settings.collection, requests=[dense_req, sparse_req])

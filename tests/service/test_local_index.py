@@ -1,4 +1,4 @@
-"""The embedded store's fast BM25 path must give exactly Qdrant's own sparse results, and see new writes."""
+"""The embedded store's in-memory search must give exactly Qdrant's own results, and see new writes."""
 
 from __future__ import annotations
 
@@ -31,13 +31,23 @@ def indexed(settings: Settings, embedder: Embedder, samples_dir) -> Retriever:  
 
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_local_sparse_index_matches_qdrant_scores(indexed: Retriever, question: str) -> None:
-    assert indexed._local_sparse is not None
+    assert indexed._local is not None
     q = indexed.sparse.encode_query(question)
     vector = models.SparseVector(indices=q.indices, values=q.values)
     expected = indexed.client.query_points(indexed.settings.collection, query=vector, using=coll.SPARSE, limit=10)
-    got = indexed._local_sparse.search(vector, 10)
+    got = indexed._local.search_sparse(vector, 10)
     assert [str(p.id) for p in expected.points] == [pid for pid, _ in got]
     assert [p.score for p in expected.points] == pytest.approx([s for _, s in got], rel=1e-4)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_local_dense_index_matches_qdrant_scores(indexed: Retriever, question: str) -> None:
+    assert indexed._local is not None
+    vector = indexed.embedder.encode_query(question).tolist()
+    expected = indexed.client.query_points(indexed.settings.collection, query=vector, using=coll.DENSE, limit=5)
+    got = indexed._local.search_dense(vector, 5)
+    assert [str(p.id) for p in expected.points] == [pid for pid, _ in got]
+    assert [p.score for p in expected.points] == pytest.approx([s for _, s in got], abs=1e-5)
 
 
 def test_local_sparse_index_sees_writes_made_after_it_was_built(indexed: Retriever, embedder: Embedder) -> None:
