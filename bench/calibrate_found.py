@@ -48,6 +48,7 @@ class Outcome:
     score: float
     gold: bool
     ms: float
+    compose_ms: float
 
 
 def _read(path: Path) -> list[dict]:
@@ -133,13 +134,15 @@ def main() -> None:
         res = answer_mod.ask(retriever, q["text"], top_k=args.top_k)
         golds = list(q.get("metadata", {}).get("answers") or [])
         outcomes.append(Outcome(q["_id"], q["_id"] in answerable, res.found, res.score,
-                                res.found and contains_gold(res.answer, golds), res.timings_ms["total"]))
+                                res.found and contains_gold(res.answer, golds), res.timings_ms["total"],
+                                res.timings_ms["compose"]))
     indexer.close()
 
     pos = [o for o in outcomes if o.answerable]
     neg = [o for o in outcomes if not o.answerable]
     print(f"ask total ms: p50 {statistics.median(o.ms for o in outcomes):.0f}, "
-          f"p90 {sorted(o.ms for o in outcomes)[int(len(outcomes) * 0.9)]:.0f}")
+          f"p90 {sorted(o.ms for o in outcomes)[int(len(outcomes) * 0.9)]:.0f}; "
+          f"compose p50 {statistics.median(o.compose_ms for o in outcomes):.0f}")
     print(f"entity gate passed: answerable {sum(o.gate for o in pos)}/{len(pos)}, "
           f"unanswerable {sum(o.gate for o in neg)}/{len(neg)}")
     print("threshold  found|answerable  found|unanswerable  gold|answerable&found  gold|answerable")
