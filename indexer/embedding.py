@@ -69,7 +69,7 @@ class Embedder:
         self.batch_size = settings.embed_batch_size
         self.model_path = resolve_model_path(settings.embed_model)
         self.model = self._load()
-        dim = self.model.get_sentence_embedding_dimension()
+        dim = self.model.get_embedding_dimension()
         if dim is None:
             raise EmbeddingError(f"model {settings.embed_model!r} does not report an embedding dimension")
         self.dim: int = int(dim)
