@@ -67,7 +67,7 @@ class Settings(BaseSettings):
 
     # --- retrieval ---------------------------------------------------------------------------------------------
     fusion: FusionMethod = "weighted"
-    dense_weight: float = Field(0.5, ge=0, le=1, description="Weight of the dense side in 'weighted' fusion.")
+    dense_weight: float = Field(0.6, ge=0, le=1, description="Weight of the dense side in 'weighted' fusion.")
     prefetch_limit: int = Field(50, ge=1, le=1000)
 
     # --- service -----------------------------------------------------------------------------------------------
