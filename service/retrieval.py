@@ -11,7 +11,7 @@ Plain Python, used by the HTTP layer, by the answer composer and by ``eval/``. H
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -135,8 +135,14 @@ class Retriever:
         return SearchResult(hits[:limit], timings, dense_vec)
 
     # --- strategies ---------------------------------------------------------------------------------------
-    def _points(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[models.ScoredPoint]:
-        """Best points for one named vector: in-memory for the unfiltered embedded store, else Qdrant."""
+    def _points(
+        self, vector: Any, using: str, limit: int, flt: models.Filter | None, payload: bool = True
+    ) -> list[models.ScoredPoint]:
+        """Best points for one named vector: in-memory for the unfiltered embedded store, else Qdrant.
+
+        With ``payload=False`` the in-memory path skips reading payloads (the fusion reads them only for the
+        points it keeps); Qdrant's path always returns them.
+        """
         if self._local is None or flt is not None:
             return self.client.query_points(
                 self.settings.collection, query=vector, using=using, limit=limit, query_filter=flt,
@@ -146,13 +152,19 @@ class Retriever:
             scored = self._local.search_sparse(vector, limit)
         else:
             scored = self._local.search_dense(vector, limit)
-        records = {str(r.id): r for r in self.client.retrieve(
-            self.settings.collection, ids=[pid for pid, _ in scored], with_payload=True, with_vectors=False
-        )}
-        return [
-            models.ScoredPoint(id=pid, version=0, score=score, payload=records[pid].payload)
-            for pid, score in scored if pid in records
-        ]
+        points = [models.ScoredPoint(id=pid, version=0, score=score) for pid, score in scored]
+        return self._with_payloads(points) if payload else points
+
+    def _with_payloads(self, points: list[models.ScoredPoint]) -> list[models.ScoredPoint]:
+        missing = [str(p.id) for p in points if p.payload is None]
+        if missing:
+            records = {str(r.id): r.payload for r in self.client.retrieve(
+                self.settings.collection, ids=missing, with_payload=True, with_vectors=False
+            )}
+            for p in points:
+                if p.payload is None:
+                    p.payload = records.get(str(p.id))
+        return [p for p in points if p.payload is not None]
 
     def _single(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[Hit]:
         points = self._points(vector, using, limit, flt)
@@ -183,8 +195,8 @@ class Retriever:
     ) -> list[Hit]:
         prefetch_n = max(self.settings.prefetch_limit, limit)
         if self._local is not None or not sparse.indices:
-            dense_pts = self._points(dense, coll.DENSE, prefetch_n, flt)
-            sparse_pts = self._points(sparse, coll.SPARSE, prefetch_n, flt) if sparse.indices else []
+            dense_pts = self._points(dense, coll.DENSE, prefetch_n, flt, payload=False)
+            sparse_pts = self._points(sparse, coll.SPARSE, prefetch_n, flt, payload=False) if sparse.indices else []
         else:  # server: both lists in one round trip
             dense_req = models.QueryRequest(query=dense, using=coll.DENSE, limit=prefetch_n, filter=flt,
                                             with_payload=True)
@@ -192,7 +204,7 @@ class Retriever:
                                              with_payload=True)
             responses = self.client.query_batch_points(self.settings.collection, requests=[dense_req, sparse_req])
             dense_pts, sparse_pts = responses[0].points, responses[1].points
-        return fuse_weighted(dense_pts, sparse_pts, weight)[:limit]
+        return fuse_weighted(dense_pts, sparse_pts, weight, limit, self._with_payloads)
 
 
 def _minmax(values: list[float]) -> list[float]:
@@ -205,22 +217,38 @@ def _minmax(values: list[float]) -> list[float]:
 
 
 def fuse_weighted(
-    dense: Sequence[models.ScoredPoint], sparse: Sequence[models.ScoredPoint], weight: float
+    dense: Sequence[models.ScoredPoint],
+    sparse: Sequence[models.ScoredPoint],
+    weight: float,
+    limit: int | None = None,
+    load_payloads: Callable[[list[models.ScoredPoint]], list[models.ScoredPoint]] | None = None,
 ) -> list[Hit]:
-    """Convex combination of min-max normalised scores; a chunk missing from one list scores 0 there."""
-    merged: dict[str, Hit] = {}
+    """Convex combination of min-max normalised scores; a chunk missing from one list scores 0 there.
+
+    Only the best ``limit`` points become hits; ``load_payloads`` fills in payloads for those that lack one.
+    """
     fused: dict[str, float] = {}
+    side_scores: dict[str, dict[str, float]] = {}
+    first: dict[str, models.ScoredPoint] = {}
     for points, w, side in ((dense, weight, "dense"), (sparse, 1 - weight, "sparse")):
         for p, norm in zip(points, _minmax([p.score for p in points]), strict=True):
             key = str(p.id)
-            hit = merged.get(key)
-            if hit is None:
-                hit = merged[key] = Hit.from_point(p, 0.0)
-            setattr(hit, f"{side}_score", p.score)
             fused[key] = fused.get(key, 0.0) + w * norm
-    for key, hit in merged.items():
-        hit.score = fused[key]
-    return sorted(merged.values(), key=lambda h: h.score, reverse=True)
+            side_scores.setdefault(key, {})[side] = p.score
+            if key not in first or (first[key].payload is None and p.payload is not None):
+                first[key] = p
+    ranked = sorted(fused, key=lambda k: fused[k], reverse=True)[:limit]
+    points = [first[k] for k in ranked]
+    if load_payloads is not None:
+        points = load_payloads(points)
+    hits = []
+    for p in points:
+        key = str(p.id)
+        hit = Hit.from_point(p, fused[key])
+        hit.dense_score = side_scores[key].get("dense")
+        hit.sparse_score = side_scores[key].get("sparse")
+        hits.append(hit)
+    return hits
 
 
 def collapse_by_document(hits: list[Hit]) -> list[Hit]:
