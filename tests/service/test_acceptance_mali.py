@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from indexer.embedding import Embedder
@@ -19,18 +20,47 @@ from indexer.settings import Settings
 from service.answer import ask
 from service.retrieval import Retriever
 from tests.service.acceptance_corpus import QUESTION, AcceptanceCorpus, index_acceptance_corpus
+from tests.service.helpers import ServerThread
 from tests.service.test_answer import assert_invariants
 
 
 @pytest.fixture(scope="module")
-def mali(
+def served(
     shared_data: Path, base_settings: Settings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Retriever, AcceptanceCorpus]]:
+) -> Iterator[tuple[ServerThread, AcceptanceCorpus]]:
+    """The corpus indexed by the real indexer, then served by the real app over HTTP (one store, one process)."""
     work = tmp_path_factory.mktemp("mali")
     settings = base_settings.model_copy(update={"qdrant_path": work / "qdrant"})
     indexer, corpus = index_acceptance_corpus(settings, embedder, shared_data, work / "corpus")
-    yield Retriever(settings, indexer.client, embedder), corpus
-    indexer.close()
+    indexer.close()  # the embedded store admits one client: hand it to the service
+    with ServerThread(settings, embedder) as server:
+        yield server, corpus
+
+
+@pytest.fixture(scope="module")
+def mali(served: tuple[ServerThread, AcceptanceCorpus]) -> tuple[Retriever, AcceptanceCorpus]:
+    server, corpus = served
+    return server.server.config.app.state.newsdesk.retriever, corpus
+
+
+def test_russia_promise_mali_over_http(served: tuple[ServerThread, AcceptanceCorpus]) -> None:
+    server, corpus = served
+    response = httpx.post(f"{server.url}/v1/ask", json={"question": QUESTION}, timeout=60)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["found"] is True
+    answer = body["answer"]
+    assert "military capabilities" in answer
+    assert all(w in answer for w in ("wheat", "fertilizers", "petroleum products"))
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+    assert markers == {c["n"] for c in body["citations"]}
+    seed = [c for c in body["citations"] if c["doc_id"] == corpus.seed_doc_id]
+    assert seed, body["citations"]
+    quotes = {c["n"]: c["quote"] for c in body["citations"]}
+    for sentence, n in re.findall(r"\s*(.+?)\s*\[(\d+)\]", answer):
+        assert sentence in quotes[int(n)]  # every cited sentence is verbatim in the passage it cites
+    for c in body["citations"]:
+        assert c["title"] and c["char_end"] - c["char_start"] == len(c["quote"])
 
 
 def test_russia_promise_mali(mali: tuple[Retriever, AcceptanceCorpus]) -> None:
