@@ -8,9 +8,12 @@ happens once per model, not at every start.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
+import shutil
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,16 +95,12 @@ class Embedder:
             if self.backend == "torch":
                 return SentenceTransformer(self.model_path, device=device, backend="torch")
             cached = self._export_dir()
-            if (cached / _EXPORT_FILES[self.backend]).exists():
-                return SentenceTransformer(
-                    str(cached), device=device, backend=self.backend,
-                    model_kwargs={"file_name": _EXPORT_FILES[self.backend]},
-                )
-            log.info("exporting %s to %s once; cached in %s", self.settings.embed_model, self.backend, cached)
-            model = SentenceTransformer(self.model_path, device=device, backend=self.backend)
-            cached.mkdir(parents=True, exist_ok=True)
-            model.save(str(cached))
-            return model
+            if not (cached / _EXPORT_FILES[self.backend]).exists():
+                self._export(cached)
+            return SentenceTransformer(
+                str(cached), device=device, backend=self.backend,
+                model_kwargs={"file_name": _EXPORT_FILES[self.backend]},
+            )
         except EmbeddingError:
             raise
         except Exception as exc:
@@ -113,6 +112,26 @@ class Embedder:
                 f"cannot load embedding model {self.settings.embed_model!r} with backend {self.backend!r}: "
                 f"{exc}{hint}. Set NEWSDESK_EMBED_MODEL to a local path or NEWSDESK_EMBED_BACKEND=torch."
             ) from exc
+
+    def _export(self, cached: Path) -> None:
+        """Convert the model for the backend once and save it; later starts load the saved copy."""
+        from sentence_transformers import SentenceTransformer
+
+        log.info("exporting %s to %s once; cached in %s", self.settings.embed_model, self.backend, cached)
+        with warnings.catch_warnings():
+            # the export traces the torch model, which warns (TracerWarning) by design, and leaves a temporary
+            # folder that is cleaned up when the exported model is collected; under warnings-as-errors (tests)
+            # either would abort, so both happen inside this block
+            warnings.simplefilter("ignore")
+            exported = SentenceTransformer(self.model_path, device=self.settings.embed_device, backend=self.backend)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(cached.name + ".partial")
+            shutil.rmtree(tmp, ignore_errors=True)
+            exported.save(str(tmp))
+            del exported
+            gc.collect()
+        shutil.rmtree(cached, ignore_errors=True)
+        tmp.rename(cached)  # atomic: a half-written export is never taken for a finished one
 
     def _export_dir(self) -> Path:
         key = hashlib.sha256(f"{self.model_path}|{self.backend}".encode()).hexdigest()[:12]
