@@ -230,8 +230,8 @@ def adaptive_dense_weight(doc_ids: Sequence[str], high: float, low: float) -> fl
     """Dense weight for one query from the document ids of its best dense chunks, best first.
 
     ``high`` when they are all different documents (the dense side separates passages), ``low`` when at most
-    80 % are (two or more of the top 10 chunks share an article twice over: the dense side is circling one
-    topic's articles), linear in between. Fewer than two candidates: ``high``.
+    80 % are (8 or fewer articles among 10 chunks: the dense side is circling one topic's articles), linear in
+    between. Fewer than two candidates: ``high``.
     """
     if len(doc_ids) < 2:
         return high
