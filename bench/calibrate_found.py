@@ -1,4 +1,4 @@
-"""Calibrate ``service.answer.FOUND_THRESHOLD`` on real questions: answerable vs unanswerable.
+"""Calibrate ``service.answering.extractive.FOUND_THRESHOLD`` on real questions: answerable vs unanswerable.
 
     .venv/bin/python bench/calibrate_found.py --set rtqa-evidence-2023 --questions 300
     .venv/bin/python bench/calibrate_found.py --set news-rtqa-2023
@@ -30,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
 from indexer.sparse import terms
-from service import answer as answer_mod
+from service.answering import Ask, ExtractiveComposer, QuestionPipeline
+from service.answering import extractive as answer_mod
 from service.retrieval import Retriever
+from service.settings import ServiceSettings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SEED = 7
@@ -115,7 +116,7 @@ def main() -> None:
 
     docs, questions, answerable = build(args.set, args.questions, args.max_doc_chars)
     tmp = Path(tempfile.mkdtemp(prefix="calibrate-"))
-    settings = Settings(_env_file=None, qdrant_path=tmp / "qdrant", qdrant_url=None,  # type: ignore[call-arg]
+    settings = ServiceSettings(_env_file=None, qdrant_path=tmp / "qdrant", qdrant_url=None,  # type: ignore[call-arg]
                         model_cache_dir=Path(__file__).resolve().parents[1] / "data" / "models",
                         collection="calibrate")
     embedder = Embedder(settings)
@@ -126,12 +127,13 @@ def main() -> None:
     report = indexer.ingest_paths([corpus_file])
     print(f"indexed {len(docs)} docs, {report.chunks_written} chunks in {time.perf_counter() - t0:.0f}s; "
           f"{len(questions)} questions, {len(answerable)} answerable", flush=True)
-    retriever = Retriever(settings, indexer.client, embedder)
+    retriever = Retriever.for_store(settings, indexer.store, embedder)
+    pipeline = QuestionPipeline(retriever, ExtractiveComposer(embedder))
 
     answer_mod.FOUND_THRESHOLD = -1.0  # record every score; the threshold is applied below
     outcomes: list[Outcome] = []
     for q in questions:
-        res = answer_mod.ask(retriever, q["text"], top_k=args.top_k)
+        res = pipeline.ask(Ask(q["text"], top_k=args.top_k))
         golds = list(q.get("metadata", {}).get("answers") or [])
         outcomes.append(Outcome(q["_id"], q["_id"] in answerable, res.found, res.score,
                                 res.found and contains_gold(res.answer, golds), res.timings_ms["total"],

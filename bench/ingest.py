@@ -34,7 +34,7 @@ from indexer.articles import Article, InputError, article_from_record  # noqa: E
 from indexer.chunking import Chunker  # noqa: E402
 from indexer.embedding import Embedder  # noqa: E402
 from indexer.pipeline import Indexer  # noqa: E402
-from indexer.settings import Settings  # noqa: E402
+from indexer.settings import IndexerSettings  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "data" / "news-rtqa-2023" / "corpus.jsonl"
 RESULTS = REPO / "bench" / "results" / "ingest.json"
@@ -54,7 +54,7 @@ def sample_records(path: Path, docs: int, seed: int) -> list[dict[str, Any]]:
     return usable[:docs]
 
 
-def embed_texts(records: list[dict[str, Any]], settings: Settings) -> list[str]:
+def embed_texts(records: list[dict[str, Any]], settings: IndexerSettings) -> list[str]:
     """Exactly the strings the pipeline sends to the model."""
     chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap, settings.tokenizer_encoding)
     texts: list[str] = []
@@ -84,7 +84,7 @@ def main() -> int:
         return 2
 
     with tempfile.TemporaryDirectory(prefix="newsdesk-bench-") as tmp:
-        settings = Settings(qdrant_path=Path(tmp) / "qdrant", qdrant_url=None, collection="bench")
+        settings = IndexerSettings(qdrant_path=Path(tmp) / "qdrant", qdrant_url=None, collection="bench")
         if settings.model_cache_dir == Path("./data/models"):
             settings = settings.model_copy(update={"model_cache_dir": REPO / "data" / "models"})
         records = sample_records(args.corpus, args.docs, args.seed)

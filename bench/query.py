@@ -33,11 +33,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from indexer.articles import InputError, article_from_record  # noqa: E402
-from indexer.collection import open_client  # noqa: E402
+from indexer.collection import Store  # noqa: E402
 from indexer.embedding import Embedder  # noqa: E402
 from indexer.pipeline import Indexer  # noqa: E402
-from indexer.settings import Settings  # noqa: E402
 from service.retrieval import Retriever  # noqa: E402
+from service.settings import ServiceSettings  # noqa: E402
 from tests.service.helpers import free_port, service_env, start_service_process, wait_ready  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "news-rtqa-2023"
@@ -54,7 +54,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": round(statistics.median(ordered), 2), "p95": pick(0.95), "p99": pick(0.99), "n": len(ordered)}
 
 
-def build(settings: Settings, docs: int) -> dict[str, Any]:
+def build(settings: ServiceSettings, docs: int) -> dict[str, Any]:
     marker = settings.qdrant_path.parent / "built.json"
     if marker.exists():
         return json.loads(marker.read_text())
@@ -77,11 +77,11 @@ def build(settings: Settings, docs: int) -> dict[str, Any]:
     return info
 
 
-def bare_costs(settings: Settings, questions: list[str]) -> dict[str, Any]:
-    client = open_client(settings)
+def bare_costs(settings: ServiceSettings, questions: list[str]) -> dict[str, Any]:
+    store = Store.open(settings)
     try:
         embedder = Embedder(settings)
-        retriever = Retriever(settings, client, embedder)
+        retriever = Retriever.for_store(settings, store, embedder)
         for q in questions[:5]:
             retriever.search(q)  # warm-up
         embed, per_mode = [], {"dense": [], "sparse": [], "hybrid": []}
@@ -93,7 +93,7 @@ def bare_costs(settings: Settings, questions: list[str]) -> dict[str, Any]:
                 out.append(retriever.search(q, limit=10, mode=mode).timings_ms["retrieve"])  # type: ignore[arg-type]
         return {"embed": percentiles(embed), **{f"qdrant_{m}": percentiles(v) for m, v in per_mode.items()}}
     finally:
-        client.close()
+        store.close()
 
 
 def drive(url: str, path: str, bodies: list[dict[str, Any]], concurrency: int) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def main() -> int:
         print(f"{DATA} is absent", file=sys.stderr)
         return 1
     store = CACHE / f"news-rtqa-{args.docs}"
-    settings = Settings(_env_file=None, qdrant_path=store / "qdrant", qdrant_url=None, collection="bench",
+    settings = ServiceSettings(_env_file=None, qdrant_path=store / "qdrant", qdrant_url=None, collection="bench",
                         model_cache_dir=REPO / "data" / "models")  # type: ignore[call-arg]
     corpus = build(settings, args.docs)
     questions = [json.loads(line)["text"] for line in (DATA / "queries.jsonl").open(encoding="utf-8")]

@@ -13,7 +13,7 @@ from eval.datasets import load_dataset
 from eval.index import DEFAULT_CACHE
 from eval.report import chart, markdown, write_json
 from eval.runner import run
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
@@ -31,12 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", type=Path, default=DEFAULT_OUT)
     r.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     r.add_argument("--no-baselines", action="store_true")
-    r.add_argument("--answers", action="store_true", help="also evaluate the answer composer (service.answer)")
+    r.add_argument("--answers", action="store_true", help="also evaluate the answers (the question pipeline, service.answering)")
     sub.add_parser("configs", help="list configurations")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    base = Settings()
+    base = ServiceSettings.from_env()
 
     if args.command == "configs":
         for name, cfg in CONFIGS.items():

@@ -1,4 +1,4 @@
-"""Answer evals for the composer (``service.answer.ask``), run through the same retriever as a configuration.
+"""Answer evals through the question pipeline (the service's own), with the same retriever as a configuration.
 
 Per question: does the answer text contain a gold answer string (case-insensitive substring), does it cite a
 relevant document, was it ``found: false``; per citation: is the quote verbatim, checked independently of the
@@ -15,7 +15,7 @@ from tqdm import tqdm
 from eval.datasets import Dataset, Query
 from eval.metrics import contains_answer
 from indexer.articles import InputError, article_from_record
-from service.answer import ComposedAnswer, ask
+from service.answering import Answer, Ask, ExtractiveComposer, QuestionPipeline
 from service.retrieval import Retriever
 
 ANSWER_TOP_K = 8
@@ -32,7 +32,7 @@ def article_texts(dataset: Dataset) -> dict[str, str]:
     return out
 
 
-def citation_checks(result: ComposedAnswer, articles: dict[str, str]) -> list[bool]:
+def citation_checks(result: Answer, articles: dict[str, str]) -> list[bool]:
     hits = {h.chunk_id: h for h in result.hits}
     out: list[bool] = []
     for c in result.citations:
@@ -48,11 +48,12 @@ def citation_checks(result: ComposedAnswer, articles: dict[str, str]) -> list[bo
 
 def evaluate_answers(retriever: Retriever, dataset: Dataset, queries: list[Query], articles: dict[str, str],
                      label: str = "") -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+    pipeline = QuestionPipeline(retriever, ExtractiveComposer(retriever.encoder))
     per_query: dict[str, dict[str, Any]] = {}
     checks: list[bool] = []
     gold_rows: list[float] = []
     for q in tqdm(queries, desc=f"answers {label}", unit="q", leave=False):
-        result = ask(retriever, q.text, top_k=ANSWER_TOP_K)
+        result = pipeline.ask(Ask(q.text, top_k=ANSWER_TOP_K))
         relevant = {d for d, s in dataset.qrels.get(q.qid, {}).items() if s > 0}
         ok = citation_checks(result, articles)
         checks.extend(ok)

@@ -18,8 +18,6 @@ import Stemmer
 
 from eval.index import ChunkTable
 
-BASELINES = ("bm25s", "dense-exact")
-
 
 class BM25Baseline:
     def __init__(self, table: ChunkTable) -> None:

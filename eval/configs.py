@@ -1,11 +1,12 @@
 """Named evaluation configurations: bundles of settings, so that a sweep is one command.
 
-A configuration is a mode plus overrides of :class:`indexer.settings.Settings` fields. Fields in
-``INDEX_FIELDS`` shape the index (chunks and vectors) and key the index cache; every other field (fusion,
-dense_weight, prefetch_limit) is applied at query time against the same cached index.
+A configuration is a mode plus overrides of :class:`service.settings.ServiceSettings` fields. Fields in
+``INDEX_FIELDS`` (``indexer.settings.INDEX_SHAPING_FIELDS``) shape the index (chunks and vectors) and key the
+index cache; every other field (fusion, dense_weight, prefetch_limit) is applied at query time against the
+same cached index.
 
-``default`` is whatever ``Settings()`` holds, i.e. what a user gets; every other configuration states its
-values explicitly so that its meaning does not move when the default does.
+``default`` is whatever ``ServiceSettings.from_env()`` holds, i.e. what a user gets; every other configuration
+states its values explicitly so that its meaning does not move when the default does.
 """
 
 from __future__ import annotations
@@ -13,23 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.settings import Settings
+from indexer.settings import INDEX_SHAPING_FIELDS as INDEX_FIELDS
 from service.retrieval import Mode
-
-INDEX_FIELDS = (
-    "embed_model",
-    "embed_backend",
-    "chunk_tokens",
-    "chunk_overlap",
-    "embed_title",
-    "tokenizer_encoding",
-    "bm25_k1",
-    "bm25_b",
-    "sparse_avg_doc_tokens",
-)
-"""Settings that change what is stored; everything else is a retrieval-time setting."""
-
-EMBED_FIELDS = ("embed_model", "embed_backend")
+from service.settings import ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -39,10 +26,10 @@ class EvalConfig:
     overrides: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
-    def settings(self, base: Settings) -> Settings:
+    def settings(self, base: ServiceSettings) -> ServiceSettings:
         return base.model_copy(update=self.overrides)
 
-    def describe(self, base: Settings) -> str:
+    def describe(self, base: ServiceSettings) -> str:
         s = self.settings(base)
         if self.mode != "hybrid":
             side = f"{self.mode} only"
@@ -62,7 +49,7 @@ def _c(name: str, mode: Mode = "hybrid", note: str = "", **overrides: Any) -> Ev
 
 
 _LIST = [
-    _c("default", note="the project default (Settings())"),
+    _c("default", note="the project default (ServiceSettings)"),
     _c("dense", "dense", note="dense side alone, through Qdrant"),
     _c("sparse", "sparse", note="the project's BM25 sparse side alone, through Qdrant"),
     *[_c(f"adaptive-lo{int(lo * 100):02d}", fusion="adaptive", dense_weight=0.8, dense_weight_same_article=lo,

@@ -1,7 +1,7 @@
 """Throwaway embedded Qdrant indexes for evaluation, cached by corpus hash + index-shaping settings.
 
 The index is built with the project's real :class:`indexer.pipeline.Indexer`. Its cache key covers the corpus,
-the settings in :data:`eval.configs.INDEX_FIELDS` and the source of the indexer modules that shape chunks and
+the settings in :data:`indexer.settings.INDEX_SHAPING_FIELDS` and the source of the indexer modules that shape chunks and
 sparse vectors, so retrieval-only settings (mode, fusion, dense_weight, prefetch) never re-index, and a second
 run with the same corpus and settings skips indexing altogether.
 
@@ -20,17 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qdrant_client import QdrantClient
 from tqdm import tqdm
 
-from eval.configs import EMBED_FIELDS, INDEX_FIELDS
 from eval.datasets import Dataset
-from indexer import collection as coll
 from indexer.articles import Article, InputError, article_from_record
+from indexer.collection import Store
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
 from indexer.readers import Skipped
-from indexer.settings import Settings
+from indexer.settings import EMBED_FIELDS, IndexerSettings
+from service.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = REPO / ".eval-cache"
@@ -45,16 +44,15 @@ def code_hash() -> str:
     return h.hexdigest()[:12]
 
 
-def index_key(dataset: Dataset, settings: Settings) -> str:
-    shaping = {f: getattr(settings, f) for f in INDEX_FIELDS}
-    body = json.dumps([dataset.corpus_hash(), shaping, code_hash()], sort_keys=True, default=str)
+def index_key(dataset: Dataset, settings: IndexerSettings) -> str:
+    body = json.dumps([dataset.corpus_hash(), settings.index_shape(), code_hash()], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
 class CachingEmbedder(Embedder):
     """The real embedder, with a persistent text -> vector cache in front of it."""
 
-    def __init__(self, settings: Settings, cache_dir: Path) -> None:
+    def __init__(self, settings: IndexerSettings, cache_dir: Path) -> None:
         super().__init__(settings)
         key = hashlib.sha256(json.dumps([getattr(settings, f) for f in EMBED_FIELDS]).encode()).hexdigest()[:12]
         self.cache_dir = cache_dir / "embeddings" / key
@@ -109,8 +107,8 @@ class ChunkTable:
 class EvalIndex:
     key: str
     path: Path
-    settings: Settings
-    client: QdrantClient
+    settings: ServiceSettings
+    store: Store
     built_seconds: float | None
     """Seconds spent indexing in this run (None: reused from the cache)."""
     stats: dict[str, Any]
@@ -119,22 +117,12 @@ class EvalIndex:
     def chunk_table(self) -> ChunkTable:
         if self._table is None:
             ids, docs, texts, titles, vecs = [], [], [], [], []
-            offset = None
-            while True:
-                points, offset = self.client.scroll(
-                    COLLECTION, limit=1024, offset=offset, with_payload=["chunk_id", "doc_id", "text", "title"],
-                    with_vectors=[coll.DENSE],
-                )
-                for p in points:
-                    pl = p.payload or {}
-                    ids.append(str(pl["chunk_id"]))
-                    docs.append(str(pl["doc_id"]))
-                    texts.append(str(pl.get("text") or ""))
-                    titles.append(str(pl.get("title") or ""))
-                    vec = p.vector[coll.DENSE] if isinstance(p.vector, dict) else p.vector
-                    vecs.append(np.asarray(vec, dtype=np.float32))
-                if offset is None:
-                    break
+            for hit, vec in self.store.scan_hits():
+                ids.append(hit.chunk_id)
+                docs.append(hit.doc_id)
+                texts.append(hit.text)
+                titles.append(hit.title)
+                vecs.append(np.asarray(vec, dtype=np.float32))
             self._table = ChunkTable(ids, docs, texts, titles, np.stack(vecs))
         return self._table
 
@@ -149,7 +137,7 @@ def _articles(dataset: Dataset) -> list[Article | Skipped]:
     return out
 
 
-def open_index(dataset: Dataset, settings: Settings, embedder: CachingEmbedder, cache_dir: Path) -> EvalIndex:
+def open_index(dataset: Dataset, settings: ServiceSettings, embedder: CachingEmbedder, cache_dir: Path) -> EvalIndex:
     """The cached index for this corpus and these index-shaping settings, built first if needed."""
     key = index_key(dataset, settings)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset.name)
@@ -157,11 +145,10 @@ def open_index(dataset: Dataset, settings: Settings, embedder: CachingEmbedder, 
     local = settings.model_copy(update={"qdrant_path": path / "qdrant", "qdrant_url": None,
                                         "collection": COLLECTION})
     marker = path / "complete.json"
-    client = coll.open_client(local)
-    if marker.is_file() and client.collection_exists(COLLECTION):
-        return EvalIndex(key, path, local, client, None, json.loads(marker.read_text()))
-    if client.collection_exists(COLLECTION):
-        client.delete_collection(COLLECTION)  # a half-built index from an interrupted run
+    store = Store.open(local)
+    if marker.is_file() and store.exists():
+        return EvalIndex(key, path, local, store, None, json.loads(marker.read_text()))
+    store.drop()  # a half-built index from an interrupted run
     items = _articles(dataset)
     bar = tqdm(total=len(items), desc=f"index {dataset.name} ({key[:6]})", unit="doc")
 
@@ -170,11 +157,11 @@ def open_index(dataset: Dataset, settings: Settings, embedder: CachingEmbedder, 
         bar.set_postfix(chunks=chunks)
         bar.refresh()
 
-    indexer = Indexer(local, client=client, embedder=embedder)
+    indexer = Indexer(local, store=store, embedder=embedder)
     report = indexer.ingest(items, progress=progress)
     bar.close()
     embedder.save()
-    stats = {**report.summary(), "shaping": {f: getattr(local, f) for f in INDEX_FIELDS},
+    stats = {**report.summary(), "shaping": local.index_shape(),
              "skipped_docs": [r.error for r in report.skipped][:20]}
     marker.write_text(json.dumps(stats, indent=2, default=str))
-    return EvalIndex(key, path, local, client, report.seconds, stats)
+    return EvalIndex(key, path, local, store, report.seconds, stats)

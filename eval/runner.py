@@ -14,10 +14,10 @@ from eval.baselines import BM25Baseline, DenseBaseline
 from eval.configs import EvalConfig
 from eval.datasets import Dataset, Query
 from eval.index import CachingEmbedder, EvalIndex, index_key, open_index
-from eval.memo import MemoClient
 from eval.metrics import answer_recall, collapse_docs, doc_metrics, fact_hits, mean
-from indexer.settings import Settings
 from service.retrieval import Retriever
+from service.retrieval.memory_index import MemoryIndex
+from service.settings import ServiceSettings
 
 DOC_DEPTH = 10
 
@@ -73,7 +73,7 @@ def _finish(row: Row, dataset: Dataset, queries: list[Query]) -> Row:
     return row
 
 
-def run(dataset: Dataset, configs: list[EvalConfig], base: Settings, cache_dir: Path,
+def run(dataset: Dataset, configs: list[EvalConfig], base: ServiceSettings, cache_dir: Path,
         baselines: bool = True, answers: bool = False) -> RunResult:
     queries = dataset.judged
     embedders: dict[tuple[str, str], CachingEmbedder] = {}
@@ -81,7 +81,7 @@ def run(dataset: Dataset, configs: list[EvalConfig], base: Settings, cache_dir: 
     rows: list[Row] = []
     baseline_done: set[str] = set()
     articles: dict[str, str] | None = None
-    memos: dict[str, MemoClient] = {}
+    memory: dict[str, MemoryIndex] = {}
     try:
         for cfg in configs:
             settings = cfg.settings(base)
@@ -95,9 +95,10 @@ def run(dataset: Dataset, configs: list[EvalConfig], base: Settings, cache_dir: 
             idx = indexes[key]
             query_settings = settings.model_copy(update={"qdrant_path": idx.settings.qdrant_path,
                                                          "collection": idx.settings.collection})
-            if key not in memos:
-                memos[key] = MemoClient(idx.client)
-            retriever = Retriever(query_settings, memos[key], embedder)  # type: ignore[arg-type]
+            # the service's own path on an embedded store: exact search in memory (one index per store)
+            if key not in memory:
+                memory[key] = MemoryIndex(idx.store)
+            retriever = Retriever(query_settings, idx.store, embedder, memory[key])
             limit = max(query_settings.prefetch_limit, DOC_DEPTH)
             row = Row(cfg.name, "config", cfg.describe(base), idx.key)
             t0 = time.perf_counter()
@@ -123,7 +124,7 @@ def run(dataset: Dataset, configs: list[EvalConfig], base: Settings, cache_dir: 
         for e in embedders.values():
             e.save()
         for idx in indexes.values():
-            idx.client.close()
+            idx.store.close()
     return RunResult(
         dataset.name, len(dataset.corpus), len(queries),
         sum(1 for q in queries if q.answers), sum(1 for q in queries if q.facts), rows,

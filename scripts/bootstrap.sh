@@ -30,6 +30,6 @@ from optimum.intel.openvino import OVModelForFeatureExtraction  # noqa: F401
 assert "+cpu" in torch.__version__ or not torch.cuda.is_available(), torch.__version__
 PY
 # export the default model for the OpenVINO backend once (into ./data/models), so no run or test pays for it
-.venv/bin/python -c "from indexer.embedding import Embedder; from indexer.settings import Settings; Embedder(Settings(_env_file=None))"
+.venv/bin/python -c "from indexer.embedding import Embedder; from indexer.settings import IndexerSettings; Embedder(IndexerSettings(_env_file=None))"
 echo "$want" > .venv/.newsdesk-installed
 echo "newsdesk: .venv ready" >&2

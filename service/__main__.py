@@ -11,25 +11,25 @@ import sys
 
 from indexer.collection import CollectionMismatchError, StoreLockedError
 from indexer.embedding import EmbeddingError
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 
 
 def main() -> int:
-    settings = Settings()
+    settings = ServiceSettings.from_env()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         import uvicorn
 
         from service.app import create_app
-        from service.state import build_state
+        from service.context import build_services
 
-        state = build_state(settings)
+        services = build_services(settings)
     except (StoreLockedError, EmbeddingError, CollectionMismatchError) as exc:
         print(f"error: cannot start the service: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
-    app = create_app(settings, state=state)
+    app = create_app(settings, services=services)
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False,
                 log_level=settings.log_level.lower(), timeout_graceful_shutdown=10)
     return 0

@@ -1,14 +1,12 @@
 """The Litestar application: ``create_app(settings)``; ``python -m service`` serves it with uvicorn.
 
-Routes are grouped so that later features plug in by appending to a list:
-
 * ``V1_ROUTES``: everything under ``/v1`` (API key guarded when ``NEWSDESK_API_KEY`` is set);
-* ``OPEN_ROUTES``: health/readiness (and later a static page), never guarded; ``/schema`` serves the OpenAPI
-  docs and is open as well.
+* ``OPEN_ROUTES``: health, readiness and the chat page, never guarded; ``/schema`` serves the OpenAPI docs.
 
-Shared resources (model, client, retriever, indexer) live in ``app.state.newsdesk`` (``service.state.AppState``),
-created once in the lifespan, or handed in ready-made by ``python -m service`` (which opens the store before
-uvicorn starts, so a locked store is a one-line error, not a startup traceback).
+The process's services (store, model, retriever, question pipeline, indexer: ``service.context.Services``)
+live in ``app.state.newsdesk``, built once in the lifespan or handed in ready-made by ``python -m service``
+(which opens the store before uvicorn starts, so a locked store is a one-line error, not a traceback), and
+reach handlers by dependency injection (``service.context.DEPENDENCIES``).
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -33,7 +31,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ControllerRouterHandler, Message, Receive, Send
 
 from indexer.embedding import Embedder
-from indexer.settings import Settings, get_settings
+from service.context import DEPENDENCIES, Services, build_services
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import configure_logging
 from service.routes.ask import AskController
@@ -42,7 +40,7 @@ from service.routes.documents import DocumentsController
 from service.routes.health import StatsController, health, ready
 from service.routes.page import PAGE_ROUTES
 from service.routes.search import SearchController
-from service.state import AppState, build_state
+from service.settings import ServiceSettings
 
 access_log = logging.getLogger("newsdesk.access")
 
@@ -96,34 +94,30 @@ class ServiceApp(Litestar):
 
 
 def create_app(
-    settings: Settings | None = None,
-    *,
-    state: AppState | None = None,
-    embedder: Embedder | None = None,
-    extra_v1_routes: Sequence[ControllerRouterHandler] = (),
-    extra_routes: Sequence[ControllerRouterHandler] = (),
+    settings: ServiceSettings | None = None, *, services: Services | None = None, embedder: Embedder | None = None
 ) -> Litestar:
-    """Build the app. ``state``: resources already opened (then the app closes them at shutdown);
-    ``embedder``: a loaded model to share (tests, benchmarks); extra routes: for features built on top."""
-    settings = settings or (state.settings if state else get_settings())
+    """Build the app. ``services``: already opened (the app closes them at shutdown); ``embedder``: a loaded
+    model to share (tests, benchmarks)."""
+    settings = settings or (services.settings if services else ServiceSettings.from_env())
     configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if app.state.newsdesk is None:
-            app.state.newsdesk = build_state(settings, embedder)
+            app.state.newsdesk = build_services(settings, embedder)
         try:
             yield
         finally:
             app.state.newsdesk.close()
             app.state.newsdesk = None
 
-    v1 = Router(path="/v1", route_handlers=[*V1_ROUTES, *extra_v1_routes], guards=[require_api_key])
+    v1 = Router(path="/v1", route_handlers=V1_ROUTES, guards=[require_api_key])
     cors = CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None
     return ServiceApp(
-        route_handlers=[v1, *OPEN_ROUTES, *extra_routes],
+        route_handlers=[v1, *OPEN_ROUTES],
         lifespan=[lifespan],
-        state=State({"settings": settings, "newsdesk": state}),
+        dependencies=DEPENDENCIES,
+        state=State({"settings": settings, "newsdesk": services}),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         cors_config=cors,

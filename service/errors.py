@@ -73,7 +73,7 @@ def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dic
 def on_qdrant_unreachable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     settings = request.app.state.settings
     log.warning("qdrant unreachable at %s: %s", settings.location(), exc)
-    message = f"the vector store at {settings.location()} is unreachable; retry shortly"
+    message = "the vector store is unreachable; retry shortly"
     return Response(_body(request, "qdrant_unavailable", message), status_code=503, headers={"Retry-After": "5"})
 
 

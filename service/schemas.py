@@ -11,7 +11,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from indexer.payload import DocumentSummary, Hit
+from indexer.pipeline import DocResult, IngestReport
+from service.answering import Answer, Ask, Citation
 from service.retrieval import SearchFilters
+from service.retrieval.retriever import SearchResult
 
 
 class _Strict(BaseModel):
@@ -59,9 +63,13 @@ class AskRequest(_Strict):
     question: str = Field(..., description="A question in natural language.")
     top_k: int = Field(8, ge=1, le=50, description="Passages retrieved to compose the answer from.")
     filters: Filters | None = None
-    stream: bool = Field(False, description="Answer as Server-Sent Events: sources, delta..., done.")
+    stream: bool = Field(False, description="Answer as Server-Sent Events (text/event-stream): sources, "
+                         "delta..., done; see the 200 response's text/event-stream content.")
 
     _question = field_validator("question")(_not_blank)
+
+    def to_ask(self) -> Ask:
+        return Ask(self.question, self.top_k, self.filters.to_search() if self.filters else None)
 
 
 class HitOut(BaseModel):
@@ -76,10 +84,20 @@ class HitOut(BaseModel):
     char_start: int
     char_end: int
 
+    @classmethod
+    def from_hit(cls, h: Hit) -> HitOut:
+        return cls(doc_id=h.doc_id, chunk_id=h.chunk_id, score=round(h.score, 6), title=h.title, url=h.url,
+                   source=h.source, published_at=h.published_at, text=h.text, char_start=h.char_start,
+                   char_end=h.char_end)
+
 
 class SearchResponse(BaseModel):
     hits: list[HitOut]
     timings_ms: dict[str, float]
+
+    @classmethod
+    def from_result(cls, result: SearchResult, total_ms: float) -> SearchResponse:
+        return cls(hits=[HitOut.from_hit(h) for h in result.hits], timings_ms=result.timings_ms | {"total": total_ms})
 
 
 class CitationOut(BaseModel):
@@ -94,12 +112,22 @@ class CitationOut(BaseModel):
     char_start: int
     char_end: int
 
+    @classmethod
+    def from_citation(cls, c: Citation) -> CitationOut:
+        return cls(n=c.n, doc_id=c.doc_id, chunk_id=c.chunk_id, title=c.title, url=c.url, source=c.source,
+                   published_at=c.published_at, quote=c.quote, char_start=c.char_start, char_end=c.char_end)
+
 
 class AskResponse(BaseModel):
     answer: str
     citations: list[CitationOut]
     found: bool
     timings_ms: dict[str, float]
+
+    @classmethod
+    def from_answer(cls, a: Answer) -> AskResponse:
+        return cls(answer=a.answer, citations=[CitationOut.from_citation(c) for c in a.citations], found=a.found,
+                   timings_ms=a.timings_ms)
 
 
 DocStatus = Literal["indexed", "replaced", "unchanged", "skipped"]
@@ -112,11 +140,25 @@ class DocumentResult(BaseModel):
     chunks: int = 0
     error: str | None = None
 
+    @classmethod
+    def from_result(cls, index: int, r: DocResult) -> DocumentResult:
+        status: DocStatus = "skipped" if r.status == "deleted" else r.status
+        return cls(index=index, doc_id=r.doc_id, status=status, chunks=r.chunks, error=r.error)
+
 
 class IngestResponse(BaseModel):
     results: list[DocumentResult]
     summary: dict[str, int]
     timings_ms: dict[str, float]
+
+    @classmethod
+    def from_report(cls, report: IngestReport) -> IngestResponse:
+        results = [DocumentResult.from_result(i, r) for i, r in enumerate(report.results)]
+        summary = {s: report.count(s) for s in ("indexed", "replaced", "unchanged", "skipped")}
+        summary["chunks_written"] = report.chunks_written
+        timings = {"total": round(report.seconds * 1000, 2), "embed": round(report.embed_seconds * 1000, 2),
+                   "upsert": round(report.upsert_seconds * 1000, 2)}
+        return cls(results=results, summary=summary, timings_ms=timings)
 
 
 class DocumentOut(BaseModel):
@@ -133,20 +175,14 @@ class DocumentOut(BaseModel):
     origin: str | None
     indexed_at: str | None
 
+    @classmethod
+    def from_summary(cls, d: DocumentSummary) -> DocumentOut:
+        return cls(doc_id=d.doc_id, title=d.title, url=d.url, source=d.source, author=d.author,
+                   published_at=d.published_at, metadata=d.metadata, chunk_count=d.chunk_count,
+                   chunks_stored=d.chunks_stored, doc_hash=d.doc_hash, origin=d.origin, indexed_at=d.indexed_at)
+
 
 class DeleteResponse(BaseModel):
     doc_id: str
     status: Literal["deleted"]
     chunks: int
-
-
-class ErrorDetail(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorResponse(BaseModel):
-    error: str
-    message: str
-    detail: list[ErrorDetail] | None = None
-    request_id: str | None = None

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from indexer.embedding import Embedder
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
@@ -34,9 +34,9 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def base_settings(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings independent of any .env or NEWSDESK_* variables of the developer's shell."""
-    return Settings(
+def base_settings(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
+    """ServiceSettings independent of any .env or NEWSDESK_* variables of the developer's shell."""
+    return ServiceSettings(
         _env_file=None,  # type: ignore[call-arg]
         qdrant_path=tmp_path_factory.mktemp("qdrant-unused"),
         qdrant_url=None,
@@ -46,12 +46,12 @@ def base_settings(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="session")
-def embedder(base_settings: Settings) -> Embedder:
+def embedder(base_settings: ServiceSettings) -> Embedder:
     return Embedder(base_settings)
 
 
 @pytest.fixture
-def settings(base_settings: Settings, tmp_path: Path) -> Settings:
+def settings(base_settings: ServiceSettings, tmp_path: Path) -> ServiceSettings:
     """Fresh embedded store per test."""
     return base_settings.model_copy(update={"qdrant_path": tmp_path / "qdrant"})
 

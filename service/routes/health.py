@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 
-from service.routes import get_state
+from service.context import Services
 
 
 @get("/health", sync_to_thread=False, summary="Liveness: the process answers", tags=["health"])
@@ -16,20 +16,16 @@ def health() -> dict[str, str]:
 
 @get("/ready", sync_to_thread=True, summary="Readiness: model loaded and Qdrant reachable", tags=["health"])
 def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    state = getattr(request.app.state, "newsdesk", None)
-    if state is None:
+    services: Services | None = request.app.state.get("newsdesk")
+    if services is None:
         return Response({"status": "starting", "model": False, "qdrant": False}, status_code=503)
     try:
-        exists = state.client.collection_exists(state.settings.collection)
+        exists = services.store.exists()
     except Exception as exc:
-        return Response(
-            {"status": "unavailable", "model": True, "qdrant": False, "location": state.settings.location(),
-             "message": f"Qdrant unreachable: {type(exc).__name__}"},
-            status_code=503,
-        )
-    return Response({"status": "ready", "model": True, "qdrant": True, "location": state.settings.location(),
-                     "collection": state.settings.collection, "collection_exists": exists,
-                     "embed_model": state.embedder.name})
+        return Response({"status": "unavailable", "model": True, "qdrant": False,
+                         "message": f"Qdrant unreachable: {type(exc).__name__}"}, status_code=503)
+    return Response({"status": "ready", "model": True, "qdrant": True, "collection": services.settings.collection,
+                     "collection_exists": exists, "embed_model": services.encoder.name})
 
 
 class StatsController(Controller):
@@ -37,5 +33,5 @@ class StatsController(Controller):
     tags = ("documents",)
 
     @get(sync_to_thread=True, summary="Documents, chunks and collection configuration")
-    def stats(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        return get_state(request).indexer.stats()
+    def stats(self, services: Services) -> dict[str, Any]:
+        return services.indexer.stats()

@@ -11,7 +11,7 @@ import pytest
 
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 from tests.conftest import SAMPLES
 from tests.service.helpers import ServerThread
 
@@ -19,7 +19,7 @@ API_KEY = "chat-test-key"
 ALLOWED_ORIGIN = "http://allowed.example"
 
 
-def _indexed(settings: Settings, embedder: Embedder) -> None:
+def _indexed(settings: ServiceSettings, embedder: Embedder) -> None:
     indexer = Indexer(settings, embedder=embedder)
     try:
         report = indexer.ingest_paths([SAMPLES])
@@ -29,7 +29,7 @@ def _indexed(settings: Settings, embedder: Embedder) -> None:
 
 
 @pytest.fixture(scope="session")
-def chat_url(base_settings: Settings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def chat_url(base_settings: ServiceSettings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = base_settings.model_copy(update={
         "qdrant_path": Path(tmp_path_factory.mktemp("chat")) / "qdrant", "collection": "chat",
     })
@@ -39,7 +39,7 @@ def chat_url(base_settings: Settings, embedder: Embedder, tmp_path_factory: pyte
 
 
 @pytest.fixture(scope="session")
-def keyed_url(base_settings: Settings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def keyed_url(base_settings: ServiceSettings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = base_settings.model_copy(update={
         "qdrant_path": Path(tmp_path_factory.mktemp("chat-keyed")) / "qdrant", "collection": "chat",
         "api_key": API_KEY, "cors_origins": [ALLOWED_ORIGIN],

@@ -9,8 +9,9 @@ import openai
 import pytest
 from openai import OpenAI
 
-from service.answer import NOT_FOUND_ANSWER
-from service.routes.chat import ChatMessage, question_from
+from service.answering import NOT_FOUND_ANSWER
+from service.conversation import standalone_question
+from service.openai_wire import ChatCompletionRequest
 from tests.chat.conftest import API_KEY
 
 QUESTION = "When did the Port of Kestrel Bay reopen to cargo ships?"
@@ -115,18 +116,19 @@ def test_follow_up_keeps_the_subject(chat_url: str) -> None:
     assert citations and {c["doc_id"] for c in citations} == {"library-funding.md"}
 
 
-def test_question_from_messages() -> None:
-    def msgs(*texts: str) -> list[ChatMessage]:
-        return [ChatMessage(role="user", content=t) for t in texts]
-
-    assert question_from(msgs("Why did the port close?")) == "Why did the port close?"
-    assert question_from(msgs("When did the port of Kestrel Bay reopen?", "And the cost?")) == (
+def test_standalone_question_from_user_turns() -> None:
+    assert standalone_question(["Why did the port close?"], 300) == "Why did the port close?"
+    assert standalone_question(["When did the port of Kestrel Bay reopen?", "And the cost?"], 300) == (
         "When did the port of Kestrel Bay reopen? And the cost?"
     )
     full = "Who proposed doubling the library budget in Riverside?"
-    assert question_from(msgs("When did the port of Kestrel Bay reopen?", full)) == full
-    parts = [ChatMessage(role="user", content=[{"type": "text", "text": "Who is Elin Sandvik?"}])]
-    assert question_from(parts) == "Who is Elin Sandvik?"
+    assert standalone_question(["When did the port of Kestrel Bay reopen?", full], 300) == full
+    # a follow-up whose joined form is too long is asked alone
+    assert standalone_question(["When did the port of Kestrel Bay reopen?", "And the cost?"], 20) == "And the cost?"
+    # content parts: the text ones count
+    req = ChatCompletionRequest.model_validate(
+        {"messages": [{"role": "user", "content": [{"type": "text", "text": "Who is Elin Sandvik?"}]}]})
+    assert req.user_turns() == ["Who is Elin Sandvik?"]
 
 
 def test_bad_requests(chat_url: str) -> None:

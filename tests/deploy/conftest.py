@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from qdrant_client import QdrantClient
 
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 from tests.qdrant_server import qdrant_server_url  # noqa: F401  (re-exported session fixture)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,8 +21,8 @@ def unique_collection(prefix: str = "t") -> str:
 
 
 @pytest.fixture
-def server_settings(base_settings: Settings, qdrant_server_url: str) -> Iterator[Settings]:  # noqa: F811
-    """Settings for the session's Qdrant server, with a collection of this test's own (dropped afterwards)."""
+def server_settings(base_settings: ServiceSettings, qdrant_server_url: str) -> Iterator[ServiceSettings]:  # noqa: F811
+    """ServiceSettings for the session's Qdrant server, with a collection of this test's own (dropped afterwards)."""
     settings = base_settings.model_copy(update={"qdrant_url": qdrant_server_url, "collection": unique_collection()})
     yield settings
     client = QdrantClient(url=qdrant_server_url, check_compatibility=False)

@@ -1,6 +1,6 @@
 """A three-node Qdrant cluster (distributed mode, on loopback) keeps answering when one peer dies.
 
-The collection is created by the real Indexer with shard_number=3, replication_factor=2 from Settings, so every
+The collection is created by the real Indexer with shard_number=3, replication_factor=2 from ServiceSettings, so every
 shard lives on two peers. Peer 3 (``nodes[2]``) is the one killed: Newsdesk talks to one URL (peer 1, as in
 compose.yaml), so killing that one would test client-side failover, which Newsdesk does not have; killing a peer
 behind it tests what the cluster promises, that every shard still has a live replica. A write while it is down
@@ -20,11 +20,12 @@ from typing import Any, TypeVar
 import pytest
 from qdrant_client import QdrantClient, models
 
-from indexer import collection as coll
+from indexer.collection import Store
 from indexer.embedding import Embedder
+from indexer.payload import DENSE, SPARSE
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
 from indexer.sparse import SparseEncoder
+from service.settings import ServiceSettings
 from tests.deploy.conftest import REPO, unique_collection
 from tests.qdrant_server import QdrantCluster, require_binary
 
@@ -46,15 +47,15 @@ NEW_QUESTION = "Why were the balloons at the Veldmoor festival grounded?"
 T = TypeVar("T")
 
 
-def ranked(client: QdrantClient, settings: Settings, embedder: Embedder) -> dict[tuple[str, str], list[str]]:
+def ranked(client: QdrantClient, settings: ServiceSettings, embedder: Embedder) -> dict[tuple[str, str], list[str]]:
     """(mode, question) -> doc_ids of the top chunks, for dense and for BM25 separately."""
     sparse = SparseEncoder(settings.bm25_k1, settings.bm25_b, settings.sparse_avg_doc_tokens)
     out: dict[tuple[str, str], list[str]] = {}
     for question in [*QUESTIONS, NEW_QUESTION]:
         q = sparse.encode_query(question)
         queries: dict[str, Any] = {
-            coll.DENSE: embedder.encode_query(question).tolist(),
-            coll.SPARSE: models.SparseVector(indices=q.indices, values=q.values),
+            DENSE: embedder.encode_query(question).tolist(),
+            SPARSE: models.SparseVector(indices=q.indices, values=q.values),
         }
         for using, query in queries.items():
             points = client.query_points(
@@ -92,7 +93,7 @@ def peer_id(url: str) -> int:
         return int(json.loads(resp.read())["result"]["peer_id"])
 
 
-def search_through_service(settings: Settings, embedder: Embedder, question: str) -> list[str] | None:
+def search_through_service(settings: ServiceSettings, embedder: Embedder, question: str) -> list[str] | None:
     """doc_ids from POST /v1/search of the real app, or None while the service is not in the tree."""
     if not (REPO / "service" / "app.py").is_file():
         return None
@@ -107,7 +108,7 @@ def search_through_service(settings: Settings, embedder: Embedder, question: str
 
 
 def test_cluster_survives_a_dead_peer_and_recovers_it(
-    base_settings: Settings, embedder: Embedder, samples_dir: Path, tmp_path: Path
+    base_settings: ServiceSettings, embedder: Embedder, samples_dir: Path, tmp_path: Path
 ) -> None:
     started = time.monotonic()
     binary = require_binary()
@@ -123,21 +124,21 @@ def test_cluster_survives_a_dead_peer_and_recovers_it(
         try:
             report = indexer.ingest_paths([articles])
             assert report.count("indexed") >= 5 and not report.skipped, report.summary()
-            config = coll.collection_config(indexer.client, settings.collection)
+            config = indexer.store.config()
             assert (config["shard_number"], config["replication_factor"]) == (3, 2)
             states = replica_states(first.url, settings.collection)
             assert len(states) == 6 and set(states.values()) == {"Active"}, states
             assert {peer for _, peer in states} == {peer_id(n.url) for n in cluster.nodes}
 
-            baseline = ranked(indexer.client, settings, embedder)
+            baseline = ranked(indexer.store.client, settings, embedder)
             for question, doc in QUESTIONS.items():
-                assert baseline[(coll.DENSE, question)][0] == doc
-                assert baseline[(coll.SPARSE, question)][0] == doc
+                assert baseline[(DENSE, question)][0] == doc
+                assert baseline[(SPARSE, question)][0] == doc
 
             # --- one peer dies ---------------------------------------------------------------------------------
             victim_id = peer_id(victim.url)
             victim.kill()
-            during = retry(lambda: ranked(indexer.client, settings, embedder), lambda r: r == baseline, 15)
+            during = retry(lambda: ranked(indexer.store.client, settings, embedder), lambda r: r == baseline, 15)
             assert during == baseline, "answers changed while a peer was down"
             via_service = search_through_service(settings, embedder, next(iter(QUESTIONS)))
             if via_service is not None:
@@ -148,14 +149,14 @@ def test_cluster_survives_a_dead_peer_and_recovers_it(
             written = indexer.ingest_paths([articles])
             assert written.count("indexed") == 1 and written.chunks_written >= 10, written.summary()
             assert indexer.stats()["incomplete_documents"] == []
-            expected = ranked(indexer.client, settings, embedder)
+            expected = ranked(indexer.store.client, settings, embedder)
             # replicas on the dead peer that missed the write are marked Dead
             marked = retry(
                 lambda: replica_states(first.url, settings.collection),
                 lambda s: any(v == "Dead" for (_, p), v in s.items() if p == victim_id), 15,
             )
             assert "Dead" in {v for (_, p), v in marked.items() if p == victim_id}, marked
-            assert expected[(coll.SPARSE, NEW_QUESTION)][0] == "balloon-festival.txt"
+            assert expected[(SPARSE, NEW_QUESTION)][0] == "balloon-festival.txt"
 
             # --- it comes back, with the same storage and ports --------------------------------------------------
             victim.start()
@@ -177,7 +178,7 @@ def test_cluster_survives_a_dead_peer_and_recovers_it(
             for node in cluster.nodes:
                 client = QdrantClient(url=node.url, check_compatibility=False, timeout=10)
                 try:
-                    assert coll.count_points(client, settings.collection) == indexer.stats()["chunks"], node.name
+                    assert Store(client, settings.collection, embedded=False).count() == indexer.stats()["chunks"], node.name
                     assert ranked(client, settings, embedder) == expected, node.name
                 finally:
                     client.close()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 from tests.deploy.conftest import REPO
 
 COMPOSE = REPO / "compose.yaml"
@@ -116,7 +116,7 @@ def test_cluster_profile_wiring(compose_binary: Path) -> None:
 
 def test_every_newsdesk_variable_is_a_real_setting(compose_binary: Path) -> None:
     """A misspelt NEWSDESK_* variable is silently ignored by pydantic-settings; catch it here."""
-    fields = {f"NEWSDESK_{name.upper()}" for name in Settings.model_fields}
+    fields = {f"NEWSDESK_{name.upper()}" for name in ServiceSettings.model_fields}
     services = rendered(compose_binary, "cluster", "ingest")["services"]
     used = {var for svc in services.values() for var in (svc.get("environment") or {}) if var.startswith("NEWSDESK")}
     assert used, "no NEWSDESK_* variables found in compose.yaml"

@@ -62,14 +62,14 @@ def test_runs_as_non_root_with_baked_model_and_healthcheck() -> None:
     users = [args for word, args in steps if word == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     user_at = max(i for i, (w, _) in enumerate(steps) if w == "USER")
-    bake = [i for i, (w, a) in enumerate(steps) if w == "RUN" and "Embedder(Settings())" in a]
+    bake = [i for i, (w, a) in enumerate(steps) if w == "RUN" and "Embedder(IndexerSettings())" in a]
     assert bake and bake[0] > user_at, "the model export must run as the runtime user (it owns /app/data)"
     # the baked one-liner is valid Python naming real objects
     snippet = re.search(r'python -c "(.+)"', steps[bake[0]][1])
     assert snippet is not None
     ast.parse(snippet.group(1))
     from indexer.embedding import Embedder  # noqa: F401
-    from indexer.settings import Settings  # noqa: F401
+    from indexer.settings import IndexerSettings  # noqa: F401
 
     health = [a for w, a in steps if w == "HEALTHCHECK"]
     assert health and "/health" in health[0]

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from qdrant_client import QdrantClient, models
 
-from indexer import collection as coll
+from indexer.collection import Store, build_filter
 from indexer.embedding import Embedder
+from indexer.payload import DENSE, SPARSE
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
 from indexer.sparse import SparseEncoder
+from service.settings import ServiceSettings
 
 pytestmark = pytest.mark.server
 
@@ -43,15 +44,15 @@ def doc_chunks(client: QdrantClient, collection: str) -> dict[str, list[tuple[in
             return {k: sorted(v) for k, v in out.items()}
 
 
-def hybrid(client: QdrantClient, settings: Settings, embedder: Embedder, question: str) -> list[str]:
+def hybrid(client: QdrantClient, settings: ServiceSettings, embedder: Embedder, question: str) -> list[str]:
     """Dense + BM25 prefetch fused with RRF on the server; doc_ids in rank order."""
     sparse = SparseEncoder(settings.bm25_k1, settings.bm25_b, settings.sparse_avg_doc_tokens).encode_query(question)
     hits = client.query_points(
         settings.collection,
         prefetch=[
-            models.Prefetch(query=embedder.encode_query(question).tolist(), using=coll.DENSE, limit=20),
+            models.Prefetch(query=embedder.encode_query(question).tolist(), using=DENSE, limit=20),
             models.Prefetch(
-                query=models.SparseVector(indices=sparse.indices, values=sparse.values), using=coll.SPARSE, limit=20
+                query=models.SparseVector(indices=sparse.indices, values=sparse.values), using=SPARSE, limit=20
             ),
         ],
         query=models.FusionQuery(fusion=models.Fusion.RRF),
@@ -63,7 +64,7 @@ def hybrid(client: QdrantClient, settings: Settings, embedder: Embedder, questio
 
 @pytest.mark.parametrize("shards", [1, 2], ids=lambda n: f"shards={n}")
 def test_server_matches_embedded_and_reingest_is_a_noop(
-    server_settings: Settings, settings: Settings, embedder: Embedder, samples_dir: Path, shards: int
+    server_settings: ServiceSettings, settings: ServiceSettings, embedder: Embedder, samples_dir: Path, shards: int
 ) -> None:
     server_settings = server_settings.model_copy(update={"shard_number": shards})
     server = Indexer(server_settings, embedder=embedder)
@@ -77,7 +78,7 @@ def test_server_matches_embedded_and_reingest_is_a_noop(
         assert (s_stats["documents"], s_stats["chunks"]) == (l_stats["documents"], l_stats["chunks"])
         assert s_stats["incomplete_documents"] == []
         # same points, same content, whichever store holds them
-        assert doc_chunks(server.client, server.collection) == doc_chunks(local.client, local.collection)
+        assert doc_chunks(server.store.client, server.collection) == doc_chunks(local.store.client, local.collection)
 
         again = server.ingest_paths([samples_dir])
         assert again.chunks_written == 0
@@ -92,7 +93,7 @@ def test_server_matches_embedded_and_reingest_is_a_noop(
         local.close()
 
 
-def test_changed_article_replaces_its_chunks(server_settings: Settings, embedder: Embedder, tmp_path: Path) -> None:
+def test_changed_article_replaces_its_chunks(server_settings: ServiceSettings, embedder: Embedder, tmp_path: Path) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()
     article = folder / "long-story.txt"
@@ -104,14 +105,14 @@ def test_changed_article_replaces_its_chunks(server_settings: Settings, embedder
     indexer = Indexer(server_settings.model_copy(update={"chunk_tokens": 128, "chunk_overlap": 16}), embedder=embedder)
     try:
         indexer.ingest_paths([folder])
-        before = doc_chunks(indexer.client, indexer.collection)["long-story.txt"]
+        before = doc_chunks(indexer.store.client, indexer.collection)["long-story.txt"]
         assert len(before) > 3
 
         article.write_text("Transit ridership report\n\nRidership figures were withdrawn pending an audit.")
         report = indexer.ingest_paths([folder])
         assert report.count("replaced") == 1
 
-        after = doc_chunks(indexer.client, indexer.collection)["long-story.txt"]
+        after = doc_chunks(indexer.store.client, indexer.collection)["long-story.txt"]
         assert [i for i, _, _ in after] == [0], "stale chunks of the old version are left behind"
         assert len({h for _, h, _ in after}) == 1 and after[0][1] != before[0][1]
         assert "withdrawn pending an audit" in after[0][2]
@@ -121,27 +122,27 @@ def test_changed_article_replaces_its_chunks(server_settings: Settings, embedder
 
 
 def test_payload_indexes_and_filters_work_on_the_server(
-    server_settings: Settings, embedder: Embedder, samples_dir: Path
+    server_settings: ServiceSettings, embedder: Embedder, samples_dir: Path
 ) -> None:
     indexer = Indexer(server_settings, embedder=embedder)
     try:
         indexer.ingest_paths([samples_dir])
-        schema = indexer.client.get_collection(indexer.collection).payload_schema
+        schema = indexer.store.client.get_collection(indexer.collection).payload_schema
         assert {name: info.data_type for name, info in schema.items()} == EXPECTED_INDEXES
 
-        client, name = indexer.client, indexer.collection
-        total = coll.count_points(client, name)
-        ledger = coll.count_points(client, name, coll.build_filter(source=["Coastal Ledger"]))
+        client, name = indexer.store.client, indexer.collection
+        total = Store(client, name, embedded=False).count()
+        ledger = Store(client, name, embedded=False).count(build_filter(source=["Coastal Ledger"]))
         assert 0 < ledger < total
         # harbor article: 2026-03-14; library: 2026-02-03; solar farm: 2026-01-22
-        march = coll.build_filter(published_after="2026-03-01", published_before="2026-03-31")
+        march = build_filter(published_after="2026-03-01", published_before="2026-03-31")
         hits, _ = client.scroll(name, scroll_filter=march, limit=100, with_payload=["doc_id"])
         assert {(p.payload or {})["doc_id"] for p in hits} == {"harbor-reopens.md"}
-        only = coll.build_filter(doc_id=["volcano-alert.txt"])
+        only = build_filter(doc_id=["volcano-alert.txt"])
         assert only is not None and only.must
-        volcano = coll.count_points(client, name, only)
+        volcano = Store(client, name, embedded=False).count(only)
         assert volcano > 0
-        assert volcano + coll.count_points(client, name, models.Filter(must_not=only.must)) == total
+        assert volcano + Store(client, name, embedded=False).count(models.Filter(must_not=only.must)) == total
     finally:
         indexer.close()
 
@@ -155,19 +156,19 @@ def test_payload_indexes_and_filters_work_on_the_server(
     ],
 )
 def test_hybrid_rrf_query_finds_the_obvious_article(
-    server_settings: Settings, embedder: Embedder, samples_dir: Path, question: str, expected: str
+    server_settings: ServiceSettings, embedder: Embedder, samples_dir: Path, question: str, expected: str
 ) -> None:
     indexer = Indexer(server_settings, embedder=embedder)
     try:
         indexer.ingest_paths([samples_dir])
-        ranked = hybrid(indexer.client, server_settings, embedder, question)
+        ranked = hybrid(indexer.store.client, server_settings, embedder, question)
         assert ranked and ranked[0] == expected, ranked
     finally:
         indexer.close()
 
 
 def test_copying_samples_elsewhere_keeps_doc_ids_and_prunes_by_origin(
-    server_settings: Settings, embedder: Embedder, samples_dir: Path, tmp_path: Path
+    server_settings: ServiceSettings, embedder: Embedder, samples_dir: Path, tmp_path: Path
 ) -> None:
     """--prune on a server removes documents whose file is gone from the ingested folder, and only those."""
     folder = tmp_path / "articles"
@@ -180,6 +181,6 @@ def test_copying_samples_elsewhere_keeps_doc_ids_and_prunes_by_origin(
         report = indexer.ingest_paths([folder], prune=True)
         assert [r.doc_id for r in report.results if r.status == "deleted"] == ["volcano-alert.txt"]
         assert indexer.stats()["documents"] == docs_before - 1
-        assert coll.count_points(indexer.client, indexer.collection, coll.build_filter(doc_id=["volcano-alert.txt"])) == 0
+        assert Store(indexer.store.client, indexer.collection, embedded=False).count(build_filter(doc_id=["volcano-alert.txt"])) == 0
     finally:
         indexer.close()

@@ -17,7 +17,7 @@ from eval.configs import resolve
 from eval.datasets import load_dataset
 from eval.index import DEFAULT_CACHE
 from eval.runner import run
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 
 MARGIN = 0.02
 
@@ -35,7 +35,7 @@ GATES: dict[str, tuple[int, int, dict[str, float], dict[str, tuple[str, ...]]]] 
 
 @pytest.mark.shared
 @pytest.mark.parametrize("name", list(GATES))
-def test_default_configuration_meets_the_measured_bar(shared_data: Path, base_settings: Settings,
+def test_default_configuration_meets_the_measured_bar(shared_data: Path, base_settings: ServiceSettings,
                                                       name: str) -> None:
     limit, distractors, floors, must_win = GATES[name]
     dataset = load_dataset(shared_data / name).subset(limit, distractors)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from qdrant_client import QdrantClient
 
-from indexer.settings import Settings
+from indexer.settings import IndexerSettings
 from tests.conftest import REPO
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -43,7 +43,7 @@ def read_points(client: QdrantClient, collection: str, with_vectors: bool = True
     return sorted(out, key=lambda p: (p.payload["doc_id"], p.payload["chunk_index"]))
 
 
-def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+def cli_env(settings: IndexerSettings, **extra: str) -> dict[str, str]:
     """The environment for `python -m indexer` on the test's store: no NEWSDESK_* leaks from the caller."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
     env.update(
@@ -64,14 +64,14 @@ def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "indexer", *args]
 
 
-def run_cli(settings: Settings, *args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(settings: IndexerSettings, *args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the CLI to completion (cwd is a temp dir so that no developer .env is read)."""
     return subprocess.run(
         cli_command(*args), env=cli_env(settings), cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
 
 
-def stored_point_rows(settings: Settings) -> int:
+def stored_point_rows(settings: IndexerSettings) -> int:
     """Points committed to the embedded store, read straight from its SQLite file (which a running writer
     holds; the Qdrant client itself refuses a second opener). Read-only, for polling progress only."""
     db = settings.qdrant_path / "collection" / settings.collection / "storage.sqlite"
@@ -84,7 +84,7 @@ def stored_point_rows(settings: Settings) -> int:
         return 0
 
 
-def wait_for_rows(proc: subprocess.Popen[str], settings: Settings, minimum: int, timeout: float = 120) -> int:
+def wait_for_rows(proc: subprocess.Popen[str], settings: IndexerSettings, minimum: int, timeout: float = 120) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = stored_point_rows(settings)

@@ -8,11 +8,11 @@ from indexer.articles import Article
 from indexer.chunking import Chunker
 from indexer.embedding import Embedder
 from indexer.readers import discover, read_sources
-from indexer.settings import Settings
+from indexer.settings import IndexerSettings
 from tests.conftest import SAMPLES
 
 
-def sample_chunk_texts(settings: Settings) -> list[str]:
+def sample_chunk_texts(settings: IndexerSettings) -> list[str]:
     files, _ = discover([SAMPLES])
     chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap)
     texts: list[str] = []
@@ -24,7 +24,7 @@ def sample_chunk_texts(settings: Settings) -> list[str]:
     return texts
 
 
-def test_openvino_matches_torch_per_chunk(base_settings: Settings, embedder: Embedder) -> None:
+def test_openvino_matches_torch_per_chunk(base_settings: IndexerSettings, embedder: Embedder) -> None:
     assert base_settings.embed_backend == "openvino" and embedder.backend == "openvino"
     torch_embedder = Embedder(base_settings.model_copy(update={"embed_backend": "torch"}))
     texts = sample_chunk_texts(base_settings)
@@ -34,7 +34,13 @@ def test_openvino_matches_torch_per_chunk(base_settings: Settings, embedder: Emb
     assert ov.shape == pt.shape == (len(texts), 384)
     cosines = np.sum(ov * pt, axis=1)  # both normalised
     assert float(cosines.min()) > 0.99, cosines
-    # and the two rank the same neighbours: same nearest text for every text
-    np.testing.assert_array_equal(
-        np.argsort(-(ov @ ov.T), axis=1)[:, 1], np.argsort(-(pt @ pt.T), axis=1)[:, 1]
-    )
+    # and the two agree on neighbours: each text's nearest other text is the same, or the two backends' choices
+    # are a near-tie (within 0.01 cosine) that float rounding may break either way
+    ov_sim, pt_sim = ov @ ov.T, pt @ pt.T
+    np.fill_diagonal(ov_sim, -np.inf)
+    np.fill_diagonal(pt_sim, -np.inf)
+    ov_nn, pt_nn = ov_sim.argmax(axis=1), pt_sim.argmax(axis=1)
+    rows = np.arange(len(texts))
+    assert np.all(ov_sim[rows, pt_nn] >= ov_sim[rows, ov_nn] - 0.01)
+    assert np.all(pt_sim[rows, ov_nn] >= pt_sim[rows, pt_nn] - 0.01)
+    assert float(np.mean(ov_nn == pt_nn)) >= 0.9

@@ -10,7 +10,7 @@ import pytest
 
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
+from indexer.settings import IndexerSettings
 from tests.indexer.helpers import FIXTURES, read_points, run_cli
 
 GOOD_IDS = {"good-article.txt", "ok-1", "ok-2"}
@@ -48,7 +48,7 @@ def expected_skips(folder: Path) -> dict[str, str]:
 
 
 def test_each_bad_input_is_reported_and_the_rest_is_ingested(
-    bad_folder: Path, settings: Settings, embedder: Embedder
+    bad_folder: Path, settings: IndexerSettings, embedder: Embedder
 ) -> None:
     indexer = Indexer(settings, embedder=embedder)
     try:
@@ -59,14 +59,14 @@ def test_each_bad_input_is_reported_and_the_rest_is_ingested(
         for location, fragment in expected.items():
             assert fragment in skipped[location], (location, skipped[location])
         assert {r.doc_id for r in report.results if r.status == "indexed"} == GOOD_IDS
-        stored = {p.payload["doc_id"] for p in read_points(indexer.client, settings.collection, False)}
+        stored = {p.payload["doc_id"] for p in read_points(indexer.store.client, settings.collection, False)}
         assert stored == GOOD_IDS
     finally:
         indexer.close()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_file_without_read_permission_is_reported(tmp_path: Path, settings: Settings, embedder: Embedder) -> None:
+def test_file_without_read_permission_is_reported(tmp_path: Path, settings: IndexerSettings, embedder: Embedder) -> None:
     locked = tmp_path / "in" / "locked.txt"
     locked.parent.mkdir()
     locked.write_text("Title\n\nBody.\n")
@@ -80,7 +80,7 @@ def test_file_without_read_permission_is_reported(tmp_path: Path, settings: Sett
     assert "cannot read file" in (report.results[0].error or "")
 
 
-def test_cli_lists_every_skip_on_stderr_and_exits_3(bad_folder: Path, settings: Settings, tmp_path: Path) -> None:
+def test_cli_lists_every_skip_on_stderr_and_exits_3(bad_folder: Path, settings: IndexerSettings, tmp_path: Path) -> None:
     missing = tmp_path / "no-such-folder"
     result = run_cli(settings, "ingest", "--no-progress", str(bad_folder), str(missing), cwd=tmp_path)
     assert result.returncode == 3, result.stderr

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from indexer import collection as coll
 from indexer.embedding import Embedder
+from indexer.payload import DENSE
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
+from indexer.settings import IndexerSettings
 from tests.indexer.helpers import cli_command, cli_env, read_points, run_cli, wait_for_rows, write_articles
 
 ARTICLES = 40
@@ -26,7 +26,7 @@ def articles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
 
 
 @pytest.fixture(scope="module")
-def small_chunks(base_settings: Settings) -> Settings:
+def small_chunks(base_settings: IndexerSettings) -> IndexerSettings:
     """Small chunks and batches: many flushes (one every 64 chunks), so a run can be stopped half-way."""
     return base_settings.model_copy(update={"chunk_tokens": 64, "chunk_overlap": 16, "embed_batch_size": 8})
 
@@ -35,13 +35,13 @@ State = dict[str, tuple[Any, ...]]
 
 
 def snapshot(
-    settings: Settings, embedder: Embedder | None = None, complete: bool = True
+    settings: IndexerSettings, embedder: Embedder | None = None, complete: bool = True
 ) -> tuple[State, dict[str, np.ndarray]]:
     """Every point's bookkeeping; with ``complete`` also asserts that no document is half-written (a run stopped
     mid-batch may leave one: local mode commits point by point; the next run redoes it)."""
     ix = Indexer(settings, embedder=embedder)
     try:
-        points = read_points(ix.client, settings.collection)
+        points = read_points(ix.store.client, settings.collection)
         stats = ix.stats()
     finally:
         ix.close()
@@ -53,13 +53,13 @@ def snapshot(
         for p in points
     }
     assert len(state) == len(points)  # no duplicate ids
-    dense = {p.id: np.asarray(p.vectors[coll.DENSE], dtype=np.float32) for p in points}
+    dense = {p.id: np.asarray(p.vectors[DENSE], dtype=np.float32) for p in points}
     return state, dense
 
 
 @pytest.fixture(scope="module")
 def reference(
-    small_chunks: Settings, embedder: Embedder, articles: tuple[Path, list[str]],
+    small_chunks: IndexerSettings, embedder: Embedder, articles: tuple[Path, list[str]],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[State, dict[str, np.ndarray]]:
     """The state after one uninterrupted run."""
@@ -76,7 +76,7 @@ def reference(
 
 
 def assert_same_final_state(
-    settings: Settings, reference: tuple[State, dict[str, np.ndarray]], doc_ids: list[str]
+    settings: IndexerSettings, reference: tuple[State, dict[str, np.ndarray]], doc_ids: list[str]
 ) -> None:
     want_state, want_dense = reference
     state, dense = snapshot(settings)
@@ -91,7 +91,7 @@ def assert_same_final_state(
 
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_interrupted_ingest_then_rerun_equals_an_uninterrupted_run(
-    stop: signal.Signals, small_chunks: Settings, articles: tuple[Path, list[str]],
+    stop: signal.Signals, small_chunks: IndexerSettings, articles: tuple[Path, list[str]],
     reference: tuple[State, dict[str, np.ndarray]], tmp_path: Path,
 ) -> None:
     folder, doc_ids = articles
@@ -125,7 +125,7 @@ def test_interrupted_ingest_then_rerun_equals_an_uninterrupted_run(
 
 
 def test_a_half_written_document_is_redone(
-    small_chunks: Settings, embedder: Embedder, articles: tuple[Path, list[str]],
+    small_chunks: IndexerSettings, embedder: Embedder, articles: tuple[Path, list[str]],
     reference: tuple[State, dict[str, np.ndarray]], tmp_path: Path,
 ) -> None:
     """The two states a stop can leave behind: a document missing its last chunks, and one whose chunks carry
@@ -136,11 +136,11 @@ def test_a_half_written_document_is_redone(
     try:
         ix.ingest_paths([folder])
         truncated, mixed = doc_ids[3], doc_ids[7]
-        points = read_points(ix.client, settings.collection, with_vectors=False)
+        points = read_points(ix.store.client, settings.collection, with_vectors=False)
         last = max((p for p in points if p.payload["doc_id"] == truncated), key=lambda p: p.payload["chunk_index"])
-        coll.delete_points(ix.client, settings.collection, [last.id])
+        ix.store.delete_ids([last.id])
         first = next(p for p in points if p.payload["doc_id"] == mixed)
-        ix.client.set_payload(settings.collection, {"doc_hash": "an-older-version"}, points=[first.id], wait=True)
+        ix.store.client.set_payload(settings.collection, {"doc_hash": "an-older-version"}, points=[first.id], wait=True)
         assert sorted(ix.stats()["incomplete_documents"]) == sorted([truncated, mixed])
         report = ix.ingest_paths([folder])
     finally:

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from indexer.embedding import Embedder
-from indexer.settings import Settings
+from indexer.settings import IndexerSettings
 
 
 def test_export_under_warnings_as_errors(tmp_path: Path) -> None:
-    e = Embedder(Settings(_env_file=None, model_cache_dir=tmp_path / "models"))
+    e = Embedder(IndexerSettings(_env_file=None, model_cache_dir=tmp_path / "models"))
     assert e.encode(["hello world"]).shape == (1, e.dim)
     assert list((tmp_path / "models").glob("*/openvino/openvino_model.xml"))

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer import collection as coll
 from indexer.articles import Article
 from indexer.embedding import Embedder
+from indexer.payload import DENSE, SPARSE, point_id
 from indexer.pipeline import Indexer
 from indexer.readers import discover, read_sources
-from indexer.settings import Settings
+from indexer.settings import IndexerSettings
 from tests.conftest import SAMPLES
 from tests.indexer.helpers import StoredPoint, read_points, run_cli, write_articles
 
@@ -29,7 +29,7 @@ def corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def indexer(settings: Settings, embedder: Embedder) -> Iterator[Indexer]:
+def indexer(settings: IndexerSettings, embedder: Embedder) -> Iterator[Indexer]:
     ix = Indexer(settings, embedder=embedder)
     yield ix
     ix.close()
@@ -48,12 +48,12 @@ def by_doc(points: list[StoredPoint]) -> dict[str, list[StoredPoint]]:
 
 
 def test_points_carry_both_vectors_and_the_full_payload(
-    indexer: Indexer, corpus: Path, embedder: Embedder, settings: Settings
+    indexer: Indexer, corpus: Path, embedder: Embedder, settings: IndexerSettings
 ) -> None:
     report = indexer.ingest_paths([corpus])
     articles = articles_of(corpus)
     assert report.count("indexed") == len(articles) == 8
-    points = read_points(indexer.client, settings.collection)
+    points = read_points(indexer.store.client, settings.collection)
     docs = by_doc(points)
     assert set(docs) == set(articles)
     assert max(len(v) for v in docs.values()) >= 3  # the generated articles span several chunks
@@ -62,12 +62,12 @@ def test_points_carry_both_vectors_and_the_full_payload(
     for p, want in zip(points, expected, strict=True):
         a = articles[p.payload["doc_id"]]
         n = p.payload["chunk_index"]
-        assert p.id == coll.point_id(a.doc_id, n)
-        dense = np.asarray(p.vectors[coll.DENSE], dtype=np.float32)
+        assert p.id == point_id(a.doc_id, n)
+        dense = np.asarray(p.vectors[DENSE], dtype=np.float32)
         assert dense.shape == (embedder.dim,)
         assert abs(float(np.linalg.norm(dense)) - 1.0) < 1e-3
         assert float(dense @ want) > 0.999  # the stored vector is the embedding of title + chunk text
-        sparse = p.vectors[coll.SPARSE]
+        sparse = p.vectors[SPARSE]
         assert len(sparse.indices) == len(sparse.values) > 0 and min(sparse.values) > 0
         pl = p.payload
         assert pl["text"] == a.text[pl["char_start"] : pl["char_end"]]
@@ -87,35 +87,35 @@ def test_points_carry_both_vectors_and_the_full_payload(
 
 
 def test_point_ids_are_deterministic_across_stores(
-    corpus: Path, settings: Settings, embedder: Embedder, tmp_path: Path
+    corpus: Path, settings: IndexerSettings, embedder: Embedder, tmp_path: Path
 ) -> None:
     ids = []
     for store in ("a", "b"):
         ix = Indexer(settings.model_copy(update={"qdrant_path": tmp_path / store}), embedder=embedder)
         try:
             ix.ingest_paths([corpus])
-            ids.append([(p.id, p.payload["chunk_id"]) for p in read_points(ix.client, settings.collection, False)])
+            ids.append([(p.id, p.payload["chunk_id"]) for p in read_points(ix.store.client, settings.collection, False)])
         finally:
             ix.close()
     assert ids[0] == ids[1] and len(ids[0]) > 8
 
 
-def test_reingest_of_unchanged_files_writes_nothing(indexer: Indexer, corpus: Path, settings: Settings) -> None:
+def test_reingest_of_unchanged_files_writes_nothing(indexer: Indexer, corpus: Path, settings: IndexerSettings) -> None:
     first = indexer.ingest_paths([corpus])
-    before = read_points(indexer.client, settings.collection)
+    before = read_points(indexer.store.client, settings.collection)
     again = indexer.ingest_paths([corpus])
     assert again.count("unchanged") == first.count("indexed") == 8
     assert again.chunks_written == 0 and again.embed_seconds == 0.0
-    after = read_points(indexer.client, settings.collection)
+    after = read_points(indexer.store.client, settings.collection)
     assert [(p.id, p.payload) for p in after] == [(p.id, p.payload) for p in before]  # indexed_at too
 
 
-def test_changed_article_replaces_all_its_chunks(indexer: Indexer, corpus: Path, settings: Settings) -> None:
+def test_changed_article_replaces_all_its_chunks(indexer: Indexer, corpus: Path, settings: IndexerSettings) -> None:
     indexer.ingest_paths([corpus])
     long_doc = "long/batch0/story-000.txt"
-    old = by_doc(read_points(indexer.client, settings.collection, False))[long_doc]
+    old = by_doc(read_points(indexer.store.client, settings.collection, False))[long_doc]
     assert len(old) >= 3
-    others_before = [(p.id, p.payload) for p in read_points(indexer.client, settings.collection, False)
+    others_before = [(p.id, p.payload) for p in read_points(indexer.store.client, settings.collection, False)
                      if p.payload["doc_id"] != long_doc]
     path = corpus / long_doc
     path.write_text("Short now\n\nThe story was cut to a single paragraph after an editor's review.\n")
@@ -123,7 +123,7 @@ def test_changed_article_replaces_all_its_chunks(indexer: Indexer, corpus: Path,
     assert [(r.doc_id, r.status, r.chunks) for r in report.results if r.status != "unchanged"] == [
         (long_doc, "replaced", 1)
     ]
-    points = read_points(indexer.client, settings.collection, False)
+    points = read_points(indexer.store.client, settings.collection, False)
     new = by_doc(points)[long_doc]
     assert [(p.payload["chunk_index"], p.payload["chunk_count"]) for p in new] == [(0, 1)]
     assert new[0].payload["title"] == "Short now"
@@ -136,7 +136,7 @@ def test_changed_article_replaces_all_its_chunks(indexer: Indexer, corpus: Path,
 
 
 def test_prune_removes_documents_whose_files_are_gone_only_under_that_root(
-    indexer: Indexer, corpus: Path, settings: Settings, tmp_path: Path
+    indexer: Indexer, corpus: Path, settings: IndexerSettings, tmp_path: Path
 ) -> None:
     other = tmp_path / "other"
     write_articles(other, 1, paragraphs=2)
@@ -146,19 +146,19 @@ def test_prune_removes_documents_whose_files_are_gone_only_under_that_root(
     (corpus / "wire.jsonl").unlink()
     without_prune = indexer.ingest_paths([corpus])
     assert without_prune.count("deleted") == 0
-    assert "volcano-alert.txt" in by_doc(read_points(indexer.client, settings.collection, False))
+    assert "volcano-alert.txt" in by_doc(read_points(indexer.store.client, settings.collection, False))
     report = indexer.ingest_paths([corpus], prune=True)
     assert sorted(r.doc_id or "" for r in report.results if r.status == "deleted") == [
         "volcano-alert.txt", "wire-museum-theft", "wire-rail-strike",
     ]
-    remaining = set(by_doc(read_points(indexer.client, settings.collection, False)))
+    remaining = set(by_doc(read_points(indexer.store.client, settings.collection, False)))
     assert remaining == set(articles_of(corpus)) | set(articles_of(other))
 
 
-def test_delete_and_stats(indexer: Indexer, corpus: Path, settings: Settings) -> None:
+def test_delete_and_stats(indexer: Indexer, corpus: Path, settings: IndexerSettings) -> None:
     assert indexer.stats()["exists"] is False
     indexer.ingest_paths([corpus])
-    points = read_points(indexer.client, settings.collection, False)
+    points = read_points(indexer.store.client, settings.collection, False)
     stats = indexer.stats()
     assert (stats["documents"], stats["chunks"], stats["incomplete_documents"]) == (8, len(points), [])
     assert stats["config"]["dense"] == {"size": 384, "distance": "Cosine"}
@@ -167,13 +167,13 @@ def test_delete_and_stats(indexer: Indexer, corpus: Path, settings: Settings) ->
     assert removed == {"long/batch1/story-001.txt": long_chunks, "volcano-alert.txt": 1, "never-ingested": 0}
     stats = indexer.stats()
     assert (stats["documents"], stats["chunks"]) == (6, len(points) - long_chunks - 1)
-    assert "volcano-alert.txt" not in by_doc(read_points(indexer.client, settings.collection, False))
+    assert "volcano-alert.txt" not in by_doc(read_points(indexer.store.client, settings.collection, False))
     assert indexer.reset() is True
     assert indexer.stats()["exists"] is False
 
 
 def test_a_second_opener_of_the_embedded_store_gets_a_clear_error(
-    indexer: Indexer, settings: Settings, tmp_path: Path
+    indexer: Indexer, settings: IndexerSettings, tmp_path: Path
 ) -> None:
     # (the same check in-process would leak qdrant-client's half-opened .lock file: tested across processes,
     # which is the real situation: a running service holds the store and someone runs the CLI)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 
 RANDOM_OTHERS = 40
 RANDOM_SEED = 20230207
@@ -53,7 +53,7 @@ def build_acceptance_corpus(shared_data: Path, workdir: Path) -> AcceptanceCorpu
     )
 
 
-def index_acceptance_corpus(settings: Settings, embedder: Embedder, shared_data: Path, workdir: Path) -> tuple[
+def index_acceptance_corpus(settings: ServiceSettings, embedder: Embedder, shared_data: Path, workdir: Path) -> tuple[
     Indexer, AcceptanceCorpus
 ]:
     """Build and index the corpus into ``settings``' store; the caller closes the returned Indexer."""

@@ -11,7 +11,7 @@ import pytest
 
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 from tests.conftest import SAMPLES
 from tests.service.helpers import ServerThread
 
@@ -20,7 +20,7 @@ MAX_BODY = 64_000
 
 
 @pytest.fixture(scope="session")
-def service_settings(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def service_settings(base_settings: ServiceSettings, tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
     return base_settings.model_copy(update={
         "qdrant_path": tmp_path_factory.mktemp("svc") / "qdrant", "collection": "svc",
         "max_body_bytes": MAX_BODY, "max_question_chars": 300,
@@ -28,7 +28,7 @@ def service_settings(base_settings: Settings, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture(scope="session")
-def service_url(service_settings: Settings, embedder: Embedder) -> Iterator[str]:
+def service_url(service_settings: ServiceSettings, embedder: Embedder) -> Iterator[str]:
     indexer = Indexer(service_settings, embedder=embedder)
     report = indexer.ingest_paths([SAMPLES])
     indexer.close()
@@ -44,7 +44,7 @@ def client(service_url: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def auth_url(base_settings: Settings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def auth_url(base_settings: ServiceSettings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = base_settings.model_copy(update={
         "qdrant_path": Path(tmp_path_factory.mktemp("auth")) / "qdrant", "api_key": API_KEY,
     })

@@ -16,8 +16,8 @@ import httpx
 import uvicorn
 
 from indexer.embedding import Embedder
-from indexer.settings import Settings
 from service.app import create_app
+from service.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def free_port() -> int:
 class ServerThread:
     """``create_app(settings)`` served by uvicorn on a free loopback port, in a daemon thread."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: ServiceSettings, embedder: Embedder | None = None) -> None:
         self.port = free_port()
         app = create_app(settings, embedder=embedder)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
@@ -57,7 +57,7 @@ class ServerThread:
         self.thread.join(timeout=30)
 
 
-def service_env(settings: Settings, **extra: str) -> dict[str, str]:
+def service_env(settings: ServiceSettings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
     env.update(
         NEWSDESK_QDRANT_PATH=str(settings.qdrant_path),

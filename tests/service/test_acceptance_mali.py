@@ -16,9 +16,8 @@ import httpx
 import pytest
 
 from indexer.embedding import Embedder
-from indexer.settings import Settings
-from service.answer import ask
-from service.retrieval import Retriever
+from service.answering import Answer, Ask, QuestionPipeline
+from service.settings import ServiceSettings
 from tests.service.acceptance_corpus import QUESTION, AcceptanceCorpus, index_acceptance_corpus
 from tests.service.helpers import ServerThread
 from tests.service.test_answer import assert_invariants
@@ -26,7 +25,7 @@ from tests.service.test_answer import assert_invariants
 
 @pytest.fixture(scope="module")
 def served(
-    shared_data: Path, base_settings: Settings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
+    shared_data: Path, base_settings: ServiceSettings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServerThread, AcceptanceCorpus]]:
     """The corpus indexed by the real indexer, then served by the real app over HTTP (one store, one process)."""
     work = tmp_path_factory.mktemp("mali")
@@ -38,9 +37,14 @@ def served(
 
 
 @pytest.fixture(scope="module")
-def mali(served: tuple[ServerThread, AcceptanceCorpus]) -> tuple[Retriever, AcceptanceCorpus]:
+def mali(served: tuple[ServerThread, AcceptanceCorpus]) -> tuple[QuestionPipeline, AcceptanceCorpus]:
+    """The running service's own question pipeline, called in-process."""
     server, corpus = served
-    return server.server.config.app.state.newsdesk.retriever, corpus
+    return server.server.config.app.state.newsdesk.pipeline, corpus
+
+
+def ask(pipeline: QuestionPipeline, question: str) -> Answer:
+    return pipeline.ask(Ask(question))
 
 
 def test_russia_promise_mali_over_http(served: tuple[ServerThread, AcceptanceCorpus]) -> None:
@@ -63,10 +67,10 @@ def test_russia_promise_mali_over_http(served: tuple[ServerThread, AcceptanceCor
         assert c["title"] and c["char_end"] - c["char_start"] == len(c["quote"])
 
 
-def test_russia_promise_mali(mali: tuple[Retriever, AcceptanceCorpus]) -> None:
-    retriever, corpus = mali
+def test_russia_promise_mali(mali: tuple[QuestionPipeline, AcceptanceCorpus]) -> None:
+    pipeline, corpus = mali
     assert len(corpus.distractor_ids) >= 5  # the hard part: other articles about Mali, Wagner, Lavrov
-    r = ask(retriever, QUESTION)
+    r = ask(pipeline, QUESTION)
     assert r.found
     assert_invariants(r)
     by_n = {c.n: c for c in r.citations}
@@ -82,18 +86,18 @@ def test_russia_promise_mali(mali: tuple[Retriever, AcceptanceCorpus]) -> None:
 
 
 @pytest.mark.parametrize("question", ["What did France promise Chile?", "What did Russia promise Peru?"])
-def test_no_answer_from_another_country(mali: tuple[Retriever, AcceptanceCorpus], question: str) -> None:
-    retriever, _ = mali
-    r = ask(retriever, question)
+def test_no_answer_from_another_country(mali: tuple[QuestionPipeline, AcceptanceCorpus], question: str) -> None:
+    pipeline, _ = mali
+    r = ask(pipeline, question)
     assert not r.found and r.citations == [], r.answer
 
 
-def test_many_questions_keep_the_invariants(mali: tuple[Retriever, AcceptanceCorpus], shared_data: Path) -> None:
+def test_many_questions_keep_the_invariants(mali: tuple[QuestionPipeline, AcceptanceCorpus], shared_data: Path) -> None:
     """The news-rtqa quiz questions (a fixed slice) over this corpus: found or not, every answer is sound."""
     import json
 
     with (shared_data / "news-rtqa-2023" / "queries.jsonl").open(encoding="utf-8") as f:
         queries = [json.loads(line) for line in f]
-    retriever, _ = mali
+    pipeline, _ = mali
     for q in queries[:40]:
-        assert_invariants(ask(retriever, q["text"]))
+        assert_invariants(ask(pipeline, q["text"]))

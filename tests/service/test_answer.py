@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -10,31 +11,51 @@ import pytest
 
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
-from service.answer import NOT_FOUND_ANSWER, ComposedAnswer, ask, compose, verify_citations
+from service.answering import (
+    NOT_FOUND_ANSWER,
+    Answer,
+    Ask,
+    Citation,
+    Draft,
+    ExtractiveComposer,
+    QuestionPipeline,
+    Retrieved,
+)
+from service.answering.citations import verify_citations
+from service.answering.types import parse_pieces, render
 from service.retrieval import Hit, Retriever, SearchFilters
+from service.settings import ServiceSettings
 from tests.conftest import SAMPLES
 
 MARKER = re.compile(r"\[(\d+)\]")
 
 
 @pytest.fixture(scope="module")
-def retriever(base_settings: Settings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    Retriever
+def pipeline(base_settings: ServiceSettings, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+    QuestionPipeline
 ]:
     settings = base_settings.model_copy(update={"qdrant_path": tmp_path_factory.mktemp("answer") / "qdrant"})
     indexer = Indexer(settings, embedder=embedder)
     report = indexer.ingest_paths([SAMPLES])
     assert not report.skipped
-    yield Retriever(settings, indexer.client, embedder)
+    yield QuestionPipeline(Retriever.for_store(settings, indexer.store, embedder), ExtractiveComposer(embedder))
     indexer.close()
 
 
-def assert_invariants(result: ComposedAnswer) -> None:
+def ask(pipeline: QuestionPipeline, question: str, top_k: int = 8, filters: SearchFilters | None = None) -> Answer:
+    return pipeline.ask(Ask(question, top_k, filters))
+
+
+def compose(pipeline: QuestionPipeline, question: str, hits: list[Hit]) -> Answer:
+    """The second step alone, on hand-made hits (no query vector: the composer embeds the question)."""
+    return pipeline.answer(Retrieved(Ask(question), hits, None, time.perf_counter()))
+
+
+def assert_invariants(result: Answer) -> None:
     """Every [n] has exactly one citation, every citation is used, quotes are verbatim and located."""
     if not result.found:
         assert result.citations == [] and result.answer == NOT_FOUND_ANSWER
-        assert list(result.sentences()) == [(NOT_FOUND_ANSWER, None)]
+        assert [(p.text, p.n) for p in result.pieces] == [(NOT_FOUND_ANSWER, None)]
         return
     used = [int(n) for n in MARKER.findall(result.answer)]
     numbers = [c.n for c in result.citations]
@@ -50,7 +71,7 @@ def assert_invariants(result: ComposedAnswer) -> None:
         assert hit.text[c.char_start - hit.char_start : c.char_end - hit.char_start] == c.quote
         assert hit.char_start <= c.char_start < c.char_end <= hit.char_end
     by_n = {c.n: c for c in result.citations}
-    pieces = list(result.sentences())
+    pieces = [(p.text, p.n) for p in result.pieces]
     assert " ".join(f"{text} [{n}]" for text, n in pieces) == result.answer
     for text, n in pieces:
         assert n is not None and text in " ".join(by_n[n].quote.split())
@@ -94,16 +115,16 @@ QUESTIONS = [
 ]
 
 
-def test_every_answer_keeps_the_citation_invariants(retriever: Retriever) -> None:
-    results = [ask(retriever, q) for q in QUESTIONS]
+def test_every_answer_keeps_the_citation_invariants(pipeline: QuestionPipeline) -> None:
+    results = [ask(pipeline, q) for q in QUESTIONS]
     for q, r in zip(QUESTIONS, results, strict=True):
         assert set(r.timings_ms) == {"embed", "retrieve", "compose", "total"}, q
         assert_invariants(r)
     assert sum(r.found for r in results) >= 20
 
 
-def test_solar_farm_homes(retriever: Retriever) -> None:
-    r = ask(retriever, "How many homes will the desert solar farm supply?")
+def test_solar_farm_homes(pipeline: QuestionPipeline) -> None:
+    r = ask(pipeline, "How many homes will the desert solar farm supply?")
     assert r.found and "90,000 homes" in r.answer
     assert [c.doc_id for c in r.citations] == ["solar-farm.html"]
     cited = r.citations[0]
@@ -121,9 +142,9 @@ def test_solar_farm_homes(retriever: Retriever) -> None:
     ],
 )
 def test_answers_cite_the_article_holding_the_fact(
-    retriever: Retriever, question: str, doc_id: str, fact: str
+    pipeline: QuestionPipeline, question: str, doc_id: str, fact: str
 ) -> None:
-    r = ask(retriever, question)
+    r = ask(pipeline, question)
     assert r.found and fact in r.answer
     assert any(c.doc_id == doc_id and fact in c.quote for c in r.citations)
     assert_invariants(r)
@@ -134,63 +155,68 @@ def test_answers_cite_the_article_holding_the_fact(
     ["What did France promise Chile?", "What is the capital of Peru?", "Who won the football world cup?",
      "What did the Mayor of Lisbon announce?"],
 )
-def test_nothing_relevant_is_not_found(retriever: Retriever, question: str) -> None:
-    r = ask(retriever, question)
+def test_nothing_relevant_is_not_found(pipeline: QuestionPipeline, question: str) -> None:
+    r = ask(pipeline, question)
     assert not r.found and r.answer == NOT_FOUND_ANSWER and r.citations == []
     assert r.hits  # there were chunks; none answered
 
 
-def test_filters_reach_retrieval(retriever: Retriever) -> None:
-    r = ask(retriever, "How many homes will the desert solar farm supply?",
+def test_filters_reach_retrieval(pipeline: QuestionPipeline) -> None:
+    r = ask(pipeline, "How many homes will the desert solar farm supply?",
             filters=SearchFilters(doc_id=["volcano-alert.txt"]))
     assert all(h.doc_id == "volcano-alert.txt" for h in r.hits)
     assert "90,000" not in r.answer
 
 
-def test_same_chunk_gets_one_number(retriever: Retriever) -> None:
-    r = ask(retriever, "What was found in the raid and will the manuscript be restored?")
+def test_same_chunk_gets_one_number(pipeline: QuestionPipeline) -> None:
+    r = ask(pipeline, "What was found in the raid and will the manuscript be restored?")
     assert r.found
     assert len({c.chunk_id for c in r.citations}) == len(r.citations)
     assert_invariants(r)
 
 
-def test_compose_without_hits_or_query_vector(embedder: Embedder) -> None:
-    r = compose("How many homes will the solar farm supply?", [], embedder)
+def test_compose_without_hits_or_query_vector(pipeline: QuestionPipeline) -> None:
+    r = compose(pipeline, "How many homes will the solar farm supply?", [])
     assert not r.found and r.citations == [] and r.answer == NOT_FOUND_ANSWER
 
 
 def _hit(text: str, char_start: int = 100) -> Hit:
     return Hit(doc_id="d", chunk_id="d#1", score=1.0, title="T", url=None, source=None, published_at=None,
-               text=text, char_start=char_start, char_end=char_start + len(text), chunk_index=1)
+               text=text, char_start=char_start, char_end=char_start + len(text))
 
 
-def test_compose_locates_quotes_in_the_article(embedder: Embedder) -> None:
+def test_compose_locates_quotes_in_the_article(pipeline: QuestionPipeline) -> None:
     text = ("Intro line here about nothing much at all.\n\nThe Kestrel ferry will carry 420 passengers "
             "from May onwards, the operator said.")
     hit = _hit(text, char_start=500)
-    r = compose("How many passengers will the Kestrel ferry carry?", [hit], embedder)
+    r = compose(pipeline, "How many passengers will the Kestrel ferry carry?", [hit])
     assert r.found and "420 passengers" in r.answer
     c = r.citations[0]
     assert text[c.char_start - 500 : c.char_end - 500] == c.quote
     assert_invariants(r)
 
 
-def test_verify_drops_bad_citations_with_their_sentences(retriever: Retriever) -> None:
-    r = ask(retriever, "How many homes will the desert solar farm supply?")
+def _verify(answer: str, citations: list[Citation], hits: list[Hit]) -> tuple[str, list[Citation]]:
+    checked = verify_citations(Draft(parse_pieces(answer), citations), hits)
+    return render(checked.pieces), checked.citations
+
+
+def test_verify_drops_bad_citations_with_their_sentences(pipeline: QuestionPipeline) -> None:
+    r = ask(pipeline, "How many homes will the desert solar farm supply?")
     assert r.found
     good = r.citations[0]
     # a quote that is not in the chunk, a wrong offset, an unknown chunk: all dropped with their sentences
     for bad in (replace(good, quote=good.quote + " Invented."), replace(good, char_start=good.char_start + 1,
                 char_end=good.char_end + 1), replace(good, chunk_id="nope#0")):
-        answer, cites = verify_citations(r.answer, [bad], r.hits)
+        answer, cites = _verify(r.answer, [bad], r.hits)
         assert answer == "" and cites == []
     # an unused citation is dropped; a marker without citation loses its sentence; numbers are compacted
     extra = replace(good, n=7)
-    answer, cites = verify_citations(r.answer + " Made up sentence [3]", [*r.citations, extra], r.hits)
+    answer, cites = _verify(r.answer + " Made up sentence [3]", [*r.citations, extra], r.hits)
     assert answer == r.answer and cites == r.citations
     # duplicate numbers are ambiguous: dropped
-    answer, cites = verify_citations(r.answer, [good, replace(good)], r.hits)
+    answer, cites = _verify(r.answer, [good, replace(good)], r.hits)
     assert answer == "" and cites == []
     # renumbering after a drop: [2] becomes [1]
-    answer, cites = verify_citations(r.answer.replace("[1]", "[2]"), [replace(good, n=2)], r.hits)
+    answer, cites = _verify(r.answer.replace("[1]", "[2]"), [replace(good, n=2)], r.hits)
     assert answer == r.answer and cites == [good]

@@ -7,8 +7,9 @@ import pytest
 from indexer.articles import article_from_record
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
-from service.retrieval import ADAPTIVE_DEPTH, Retriever, adaptive_dense_weight
+from service.retrieval import Retriever
+from service.retrieval.fusion import ADAPTIVE_DEPTH, adaptive_dense_weight
+from service.settings import ServiceSettings
 
 SHORT_NEWS = [
     ("Volcano alert raised in Iceland", "Authorities raised the alert level for the Reykjanes volcano on Monday."),
@@ -53,13 +54,13 @@ def _assert_adaptive_is_weighted_with(retriever: Retriever, question: str, weigh
 
 
 @pytest.fixture
-def samples_retriever(settings: Settings, embedder: Embedder, samples_dir) -> Retriever:  # type: ignore[no-untyped-def]
+def samples_retriever(settings: ServiceSettings, embedder: Embedder, samples_dir) -> Retriever:  # type: ignore[no-untyped-def]
     indexer = Indexer(settings, embedder=embedder)
     indexer.ingest_paths([samples_dir])
-    return Retriever(settings, indexer.client, embedder)
+    return Retriever.for_store(settings, indexer.store, embedder)
 
 
-def test_long_articles_make_adaptive_fusion_lean_on_bm25(settings: Settings, embedder: Embedder) -> None:
+def test_long_articles_make_adaptive_fusion_lean_on_bm25(settings: ServiceSettings, embedder: Embedder) -> None:
     indexer = Indexer(settings, embedder=embedder)
     # three long articles of several chunks each: the dense top 10 can hold at most three documents
     indexer.ingest([article_from_record({
@@ -67,19 +68,19 @@ def test_long_articles_make_adaptive_fusion_lean_on_bm25(settings: Settings, emb
         "text": " ".join(f"{text} Update {k}: officials said more details would follow on day {k}."
                          for k in range(40)),
     }) for i, (title, text) in enumerate(SHORT_NEWS[:3])])
-    retriever = Retriever(settings, indexer.client, embedder)
+    retriever = Retriever.for_store(settings, indexer.store, embedder)
     question = "When was the volcano alert raised?"
     docs = _dense_doc_ids(retriever, question)
     assert len(docs) == ADAPTIVE_DEPTH and len(set(docs)) <= 3
     _assert_adaptive_is_weighted_with(retriever, question, settings.dense_weight_same_article)
 
 
-def test_distinct_short_passages_make_adaptive_fusion_lean_on_dense(settings: Settings,
+def test_distinct_short_passages_make_adaptive_fusion_lean_on_dense(settings: ServiceSettings,
                                                                     embedder: Embedder) -> None:
     indexer = Indexer(settings, embedder=embedder)
     indexer.ingest([article_from_record({"id": f"n{i}", "title": t, "text": x})
                     for i, (t, x) in enumerate(SHORT_NEWS)])
-    retriever = Retriever(settings, indexer.client, embedder)
+    retriever = Retriever.for_store(settings, indexer.store, embedder)
     question = "Which passengers will the airline refund?"
     assert len(set(_dense_doc_ids(retriever, question))) == ADAPTIVE_DEPTH
     _assert_adaptive_is_weighted_with(retriever, question, settings.dense_weight)

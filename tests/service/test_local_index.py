@@ -1,16 +1,16 @@
-"""The embedded store's in-memory search must give exactly Qdrant's own results, and see new writes."""
+"""The embedded store's in-memory search (service.retrieval.memory_index) must give exactly Qdrant's own results, and see new writes."""
 
 from __future__ import annotations
 
 import pytest
 from qdrant_client import models
 
-from indexer import collection as coll
 from indexer.articles import article_from_record
 from indexer.embedding import Embedder
+from indexer.payload import DENSE, SPARSE
 from indexer.pipeline import Indexer
-from indexer.settings import Settings
 from service.retrieval import Retriever
+from service.settings import ServiceSettings
 
 QUESTIONS = [
     "What did Russia promise Mali?",
@@ -23,36 +23,36 @@ QUESTIONS = [
 
 
 @pytest.fixture
-def indexed(settings: Settings, embedder: Embedder, samples_dir) -> Retriever:  # type: ignore[no-untyped-def]
+def indexed(settings: ServiceSettings, embedder: Embedder, samples_dir) -> Retriever:  # type: ignore[no-untyped-def]
     indexer = Indexer(settings, embedder=embedder)
     indexer.ingest_paths([samples_dir])
-    return Retriever(settings, indexer.client, embedder)
+    return Retriever.for_store(settings, indexer.store, embedder)
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_local_sparse_index_matches_qdrant_scores(indexed: Retriever, question: str) -> None:
-    assert indexed._local is not None
+    assert indexed.memory_index is not None
     q = indexed.sparse.encode_query(question)
     vector = models.SparseVector(indices=q.indices, values=q.values)
-    expected = indexed.client.query_points(indexed.settings.collection, query=vector, using=coll.SPARSE, limit=10)
-    got = indexed._local.search_sparse(vector, 10)
+    expected = indexed.store.client.query_points(indexed.store.collection, query=vector, using=SPARSE, limit=10)
+    got = indexed.memory_index.search_sparse(vector, 10)
     assert [str(p.id) for p in expected.points] == [pid for pid, _ in got]
     assert [p.score for p in expected.points] == pytest.approx([s for _, s in got], rel=1e-4)
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_local_dense_index_matches_qdrant_scores(indexed: Retriever, question: str) -> None:
-    assert indexed._local is not None
-    vector = indexed.embedder.encode_query(question).tolist()
-    expected = indexed.client.query_points(indexed.settings.collection, query=vector, using=coll.DENSE, limit=5)
-    got = indexed._local.search_dense(vector, 5)
+    assert indexed.memory_index is not None
+    vector = indexed.encoder.encode_query(question).tolist()
+    expected = indexed.store.client.query_points(indexed.store.collection, query=vector, using=DENSE, limit=5)
+    got = indexed.memory_index.search_dense(vector, 5)
     assert [str(p.id) for p in expected.points] == [pid for pid, _ in got]
     assert [p.score for p in expected.points] == pytest.approx([s for _, s in got], abs=1e-5)
 
 
 def test_local_sparse_index_sees_writes_made_after_it_was_built(indexed: Retriever, embedder: Embedder) -> None:
     assert indexed.search("zeppelin hangar", mode="sparse").hits == []
-    indexer = Indexer(indexed.settings, client=indexed.client, embedder=embedder)
+    indexer = Indexer(indexed.settings, store=indexed.store, embedder=embedder)
     article = article_from_record(
         {"id": "zep", "title": "Zeppelin hangar reopens", "text": "The old zeppelin hangar reopened as a market."}
     )

@@ -12,13 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 from tests.conftest import SAMPLES
 from tests.service.helpers import REPO, free_port, service_env, start_service_process, wait_ready
 
 
 @pytest.fixture(scope="module")
-def running_service(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Path]]:
+def running_service(base_settings: ServiceSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Path]]:
     workdir = tmp_path_factory.mktemp("proc")
     settings = base_settings.model_copy(update={"qdrant_path": workdir / "qdrant", "collection": "proc"})
     port = free_port()

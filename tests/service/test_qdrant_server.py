@@ -6,14 +6,14 @@ import httpx
 import pytest
 
 from indexer.embedding import Embedder
-from indexer.settings import Settings
+from service.settings import ServiceSettings
 from tests.qdrant_server import QdrantServer, QdrantUnavailable
 from tests.service.helpers import ServerThread
 
 pytestmark = pytest.mark.server
 
 
-def test_qdrant_down_is_503_then_recovers(base_settings: Settings, embedder: Embedder) -> None:
+def test_qdrant_down_is_503_then_recovers(base_settings: ServiceSettings, embedder: Embedder) -> None:
     try:
         qdrant = QdrantServer().__enter__()
     except QdrantUnavailable as exc:

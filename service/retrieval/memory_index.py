@@ -2,13 +2,13 @@
 
 qdrant-client's local mode scores a sparse query against every point in a Python loop (about 100 ms for 500
 chunks, seconds at 10k) and re-normalises every stored dense vector on each query (about 30 ms at 10k). This
-module keeps the collection's vectors in memory, dense as one float32 matrix (stored vectors are already unit
+index keeps the collection's vectors in memory, dense as one float32 matrix (stored vectors are already unit
 length, so cosine is a dot product) and sparse as a scipy CSC matrix scored with one sparse matrix-vector
 product and Qdrant's ``Modifier.IDF`` formula (``ln(1 + (N - df + 0.5) / (df + 0.5))``): scores equal Qdrant's.
 
-The matrix is rebuilt lazily when the process has written to the collection since the last build
-(``indexer.collection.write_generation``); in local mode no other process can write while this one holds the
-store. Filtered queries are left to Qdrant (the payload filter lives there).
+The matrices are rebuilt lazily when the store's ``generation`` moved (this process wrote to it); in embedded
+mode no other process can write while this one holds the store. Filtered queries are left to Qdrant (the
+payload filter lives there).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from qdrant_client import QdrantClient, models
+from qdrant_client import models
 from scipy import sparse as sp
 
-from indexer import collection as coll
+from service.ports import PassageStore
 
 
 @dataclass(slots=True)
@@ -41,16 +41,15 @@ def _top(scores: np.ndarray, ids: list[str], limit: int, positive_only: bool) ->
     return [(ids[i], float(scores[i])) for i in order]
 
 
-class LocalVectorIndex:
-    def __init__(self, client: QdrantClient, collection: str) -> None:
-        self.client = client
-        self.collection = collection
+class MemoryIndex:
+    def __init__(self, store: PassageStore) -> None:
+        self.store = store
         self._matrix: _Matrix | None = None
         self._lock = threading.Lock()
 
     def _current(self) -> _Matrix:
-        generation = coll.write_generation(self.client, self.collection)
         with self._lock:
+            generation = self.store.generation
             if self._matrix is None or self._matrix.generation != generation:
                 self._matrix = self._build(generation)
             return self._matrix
@@ -62,27 +61,17 @@ class LocalVectorIndex:
         vals: list[float] = []
         dense: list[list[float]] = []
         columns: dict[int, int] = {}
-        offset = None
-        while True:
-            points, offset = self.client.scroll(
-                self.collection, limit=4096, offset=offset, with_payload=False, with_vectors=[coll.DENSE, coll.SPARSE]
-            )
-            for p in points:
-                vectors = p.vector if isinstance(p.vector, dict) else {}
-                vec, dense_vec = vectors.get(coll.SPARSE), vectors.get(coll.DENSE)
-                if not isinstance(vec, models.SparseVector) or not isinstance(dense_vec, list):
-                    continue
+        if self.store.exists():
+            for pid, dense_vec, vec in self.store.scan_vectors():
                 row = len(ids)
-                ids.append(str(p.id))
-                dense.append(dense_vec)  # type: ignore[arg-type]
+                ids.append(pid)
+                dense.append(dense_vec)
                 for term, value in zip(vec.indices, vec.values, strict=True):
                     rows.append(row)
                     cols.append(columns.setdefault(term, len(columns)))
                     vals.append(value)
-            if offset is None:
-                break
         csc = sp.csc_matrix(
-            (np.asarray(vals, dtype=np.float32), (np.asarray(rows), np.asarray(cols))),
+            (np.asarray(vals, dtype=np.float32), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
             shape=(len(ids), len(columns)),
         )
         matrix = np.asarray(dense, dtype=np.float32).reshape(len(ids), -1)

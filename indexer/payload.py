@@ -1,0 +1,188 @@
+"""The one mapper between Newsdesk's objects and Qdrant points: chunk -> point, point -> hit, points -> document.
+
+Every payload key is named here and nowhere else (``indexer.collection`` builds its indexes and filters from
+these constants). A stored point::
+
+    id:       uuid5(POINT_NAMESPACE, "{doc_id}#{chunk_index}")  (deterministic: re-ingest overwrites in place)
+    vectors:  "dense"  normalised sentence-transformers embedding of (title + chunk)
+              "bm25"   project-computed BM25 term weights; Qdrant applies IDF
+    payload:  doc_id, chunk_id, chunk_index, chunk_count, doc_hash, text (exactly article_text[char_start:char_end]),
+              char_start, char_end, tokens, title, url, source, author, published_at (RFC 3339 UTC), metadata,
+              origin, indexed_at
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from qdrant_client import models
+
+from indexer.articles import Article
+from indexer.chunking import Chunk
+
+DENSE = "dense"
+SPARSE = "bm25"
+POINT_NAMESPACE = uuid.UUID("5b0c8a0e-6f2e-4f8e-9a61-6e65777364b3")
+
+DOC_ID = "doc_id"
+CHUNK_ID = "chunk_id"
+CHUNK_INDEX = "chunk_index"
+CHUNK_COUNT = "chunk_count"
+DOC_HASH = "doc_hash"
+TEXT = "text"
+CHAR_START = "char_start"
+CHAR_END = "char_end"
+TOKENS = "tokens"
+TITLE = "title"
+URL = "url"
+SOURCE = "source"
+AUTHOR = "author"
+PUBLISHED_AT = "published_at"
+METADATA = "metadata"
+ORIGIN = "origin"
+INDEXED_AT = "indexed_at"
+
+KEYWORD_FIELDS = (DOC_ID, SOURCE, ORIGIN, DOC_HASH)
+DATETIME_FIELDS = (PUBLISHED_AT,)
+INTEGER_FIELDS = (CHUNK_INDEX,)
+STATE_FIELDS = [DOC_ID, DOC_HASH, CHUNK_INDEX, CHUNK_COUNT, ORIGIN, PUBLISHED_AT]
+"""Payload read when deciding whether a document is unchanged (no text, no vectors)."""
+HIT_FIELDS = [DOC_ID, CHUNK_ID, CHUNK_INDEX, TEXT, CHAR_START, CHAR_END, TITLE, URL, SOURCE, PUBLISHED_AT]
+DOCUMENT_EXCLUDE = [TEXT]
+"""A document summary reads every field of one chunk but its text."""
+
+
+def point_id(doc_id: str, chunk_index: int) -> str:
+    return str(uuid.uuid5(POINT_NAMESPACE, f"{doc_id}#{chunk_index}"))
+
+
+def chunk_id(doc_id: str, chunk_index: int) -> str:
+    return f"{doc_id}#{chunk_index}"
+
+
+# --- chunk -> point -----------------------------------------------------------------------------------------------
+def chunk_point(
+    article: Article, chunk: Chunk, chunk_count: int, doc_hash: str, indexed_at: str,
+    dense: Sequence[float], sparse_indices: list[int], sparse_values: list[float],
+) -> models.PointStruct:
+    payload: dict[str, Any] = {
+        DOC_ID: article.doc_id,
+        CHUNK_ID: chunk_id(article.doc_id, chunk.index),
+        CHUNK_INDEX: chunk.index,
+        CHUNK_COUNT: chunk_count,
+        DOC_HASH: doc_hash,
+        TEXT: chunk.text,
+        CHAR_START: chunk.char_start,
+        CHAR_END: chunk.char_end,
+        TOKENS: chunk.tokens,
+        TITLE: article.title,
+        URL: article.url,
+        SOURCE: article.source,
+        AUTHOR: article.author,
+        PUBLISHED_AT: article.published_at,
+        METADATA: article.metadata,
+        ORIGIN: article.origin,
+        INDEXED_AT: indexed_at,
+    }
+    return models.PointStruct(
+        id=point_id(article.doc_id, chunk.index),
+        vector={DENSE: list(dense), SPARSE: models.SparseVector(indices=sparse_indices, values=sparse_values)},
+        payload=payload,
+    )
+
+
+# --- point -> hit -------------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Hit:
+    """One retrieved chunk: where it sits in its article, the article's metadata, and its scores."""
+
+    doc_id: str
+    chunk_id: str
+    score: float
+    title: str
+    url: str | None
+    source: str | None
+    published_at: str | None
+    text: str
+    char_start: int
+    char_end: int
+    dense_score: float | None = None
+    """The chunk's cosine with the query, when the dense side saw it (the composer pre-ranks by it)."""
+
+
+def hit_from_payload(payload: Mapping[str, Any] | None, score: float) -> Hit:
+    p = payload or {}
+    return Hit(
+        doc_id=str(p.get(DOC_ID)),
+        chunk_id=str(p.get(CHUNK_ID)),
+        score=float(score),
+        title=str(p.get(TITLE) or ""),
+        url=p.get(URL),
+        source=p.get(SOURCE),
+        published_at=p.get(PUBLISHED_AT),
+        text=str(p.get(TEXT) or ""),
+        char_start=int(p.get(CHAR_START, 0)),
+        char_end=int(p.get(CHAR_END, 0)),
+    )
+
+
+def doc_id_of(payload: Mapping[str, Any] | None) -> str:
+    return str((payload or {}).get(DOC_ID))
+
+
+# --- points -> document state and summary -------------------------------------------------------------------------
+@dataclass
+class DocState:
+    """What the collection holds for one document: enough to decide whether re-ingesting changes anything."""
+
+    hashes: set[str] = field(default_factory=set)
+    point_ids: set[str] = field(default_factory=set)
+    chunk_count: int = -1
+    origin: str = ""
+    published_at: str | None = None
+
+    def is_complete(self, doc_hash: str) -> bool:
+        return self.hashes == {doc_hash} and len(self.point_ids) == self.chunk_count
+
+    @property
+    def consistent(self) -> bool:
+        return len(self.hashes) == 1 and len(self.point_ids) == self.chunk_count
+
+
+def add_to_state(state: dict[str, DocState], point_id_: str, payload: Mapping[str, Any] | None) -> None:
+    p = payload or {}
+    doc = state.setdefault(str(p.get(DOC_ID)), DocState())
+    doc.hashes.add(str(p.get(DOC_HASH)))
+    doc.point_ids.add(point_id_)
+    doc.chunk_count = int(p.get(CHUNK_COUNT, -1))
+    doc.origin = str(p.get(ORIGIN, ""))
+    doc.published_at = p.get(PUBLISHED_AT)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary:
+    doc_id: str
+    title: str
+    url: str | None
+    source: str | None
+    author: str | None
+    published_at: str | None
+    metadata: dict[str, Any]
+    chunk_count: int
+    chunks_stored: int
+    doc_hash: str | None
+    origin: str | None
+    indexed_at: str | None
+
+
+def document_from_payload(doc_id: str, payload: Mapping[str, Any] | None, chunks_stored: int) -> DocumentSummary:
+    p = payload or {}
+    return DocumentSummary(
+        doc_id=doc_id, title=str(p.get(TITLE) or ""), url=p.get(URL), source=p.get(SOURCE), author=p.get(AUTHOR),
+        published_at=p.get(PUBLISHED_AT), metadata=dict(p.get(METADATA) or {}),
+        chunk_count=int(p.get(CHUNK_COUNT, 0)), chunks_stored=chunks_stored, doc_hash=p.get(DOC_HASH),
+        origin=p.get(ORIGIN), indexed_at=p.get(INDEXED_AT),
+    )

@@ -1,0 +1,77 @@
+"""The answer's vocabulary, shared by every composer, the verifier, the pipeline and the HTTP layer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from indexer.payload import Hit
+
+NOT_FOUND_ANSWER = "I could not find this in the indexed articles."
+
+_PIECE = re.compile(r"(.+?)\s*\[(\d+)\](?=\s|$)", re.DOTALL)
+
+
+@dataclass(slots=True)
+class Citation:
+    n: int
+    doc_id: str
+    chunk_id: str
+    title: str
+    url: str | None
+    source: str | None
+    published_at: str | None
+    quote: str
+    """Verbatim text of the cited chunk (from the first to the last answer sentence taken from it)."""
+    char_start: int
+    """Offset of ``quote`` in the cleaned article (not in the chunk)."""
+    char_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPiece:
+    """One answer sentence and the citation number after it (None only for the not-found message)."""
+
+    text: str
+    n: int | None
+
+
+@dataclass(slots=True)
+class Draft:
+    """What a composer proposes; the pipeline verifies it before anything is sent."""
+
+    pieces: list[AnswerPiece]
+    citations: list[Citation]
+    score: float = 0.0
+    """The composer's confidence in its best sentence (the extractive found-gate's score); 0 when none."""
+
+
+@dataclass(slots=True)
+class Answer:
+    answer: str
+    citations: list[Citation]
+    found: bool
+    timings_ms: dict[str, float]
+    hits: list[Hit]
+    pieces: list[AnswerPiece] = field(default_factory=list)
+    score: float = 0.0
+    composer: str = "extractive"
+
+    def deltas(self) -> Iterator[str]:
+        """The answer sentence by sentence with its ``[n]``; the pieces concatenate to ``answer``."""
+        for i, p in enumerate(self.pieces):
+            yield ("" if i == 0 else " ") + (f"{p.text} [{p.n}]" if p.n is not None else p.text)
+
+
+def render(pieces: list[AnswerPiece]) -> str:
+    return " ".join(f"{p.text} [{p.n}]" if p.n is not None else p.text for p in pieces)
+
+
+def normalise_space(text: str) -> str:
+    return " ".join(text.split())
+
+
+def parse_pieces(answer: str) -> list[AnswerPiece]:
+    """``"sentence [n] sentence [m]"`` back into pieces; text not followed by a marker is not a piece."""
+    return [AnswerPiece(normalise_space(m.group(1)), int(m.group(2))) for m in _PIECE.finditer(answer)]

@@ -1,0 +1,108 @@
+"""What the service builds once per process and hands to every request: store, encoder, retriever, question
+pipeline and indexer (``Services``), and the Litestar dependency providers that inject them into handlers.
+
+The store and the encoder are thread-safe themselves (``indexer.collection.Store`` locks an embedded store per
+call; ``indexer.embedding.Embedder`` locks its model per slice of texts). Writes are additionally serialised
+among themselves (``write_lock``): the indexer decides replace/unchanged from a scan of the documents' state,
+which a concurrent write could make stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from indexer.collection import Store
+from indexer.embedding import Embedder
+from indexer.payload import DocumentSummary
+from indexer.pipeline import Indexer, IngestReport
+from service.answering import ExtractiveComposer, QuestionPipeline
+from service.errors import ServiceUnavailable
+from service.retrieval import Retriever
+from service.settings import ServiceSettings
+
+log = logging.getLogger("newsdesk.service")
+
+API_ORIGIN = "api"
+"""The ``origin`` of documents added through ``POST /v1/documents``."""
+
+
+class Services:
+    """The process's shared objects. A plain class (not a dataclass): Litestar hands injected values through
+    as they are only for types it does not know how to convert."""
+
+    def __init__(self, settings: ServiceSettings, store: Store, encoder: Embedder, retriever: Retriever,
+                 pipeline: QuestionPipeline, indexer: Indexer) -> None:
+        self.settings = settings
+        self.store = store
+        self.encoder = encoder
+        self.retriever = retriever
+        self.pipeline = pipeline
+        self.indexer = indexer
+        self.write_lock = threading.Lock()
+
+    # --- the write side, serialised ---------------------------------------------------------------------------
+    def ingest(self, records: list[Any]) -> IngestReport:
+        with self.write_lock:
+            return self.indexer.ingest_records(records, API_ORIGIN)
+
+    def delete(self, doc_id: str) -> int:
+        with self.write_lock:
+            return self.indexer.delete([doc_id])[doc_id]
+
+    def document(self, doc_id: str) -> DocumentSummary | None:
+        return self.store.document(doc_id)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_services(settings: ServiceSettings, encoder: Embedder | None = None) -> Services:
+    """Open the store and load the model. Raises StoreLockedError / EmbeddingError with a readable message.
+
+    The store is opened first: when another process holds it, that is reported before seconds of model
+    loading. ``encoder`` lets a caller (tests, benchmarks) share an already loaded model.
+    """
+    store = Store.open(settings)
+    try:
+        model = encoder if encoder is not None else Embedder(settings)
+    except BaseException:
+        store.close()
+        raise
+    retriever = Retriever.for_store(settings, store, model)
+    pipeline = QuestionPipeline(retriever, ExtractiveComposer(model))
+    indexer = Indexer(settings, store=store, embedder=model)
+    log.info("ready: collection %r, model %s", settings.collection, model.name)
+    return Services(settings, store, model, retriever, pipeline, indexer)
+
+
+# --- dependency injection -------------------------------------------------------------------------------------
+def provide_services(state: State) -> Services:
+    services: Services | None = state.get("newsdesk")
+    if services is None:
+        raise ServiceUnavailable("the service is starting or failed to start")
+    return services
+
+
+def provide_settings(services: Services) -> ServiceSettings:
+    return services.settings
+
+
+def provide_pipeline(services: Services) -> QuestionPipeline:
+    return services.pipeline
+
+
+def provide_retriever(services: Services) -> Retriever:
+    return services.retriever
+
+
+DEPENDENCIES = {
+    "services": Provide(provide_services, sync_to_thread=False),
+    "settings": Provide(provide_settings, sync_to_thread=False),
+    "pipeline": Provide(provide_pipeline, sync_to_thread=False),
+    "retriever": Provide(provide_retriever, sync_to_thread=False),
+}

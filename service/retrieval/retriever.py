@@ -1,0 +1,207 @@
+"""Passage retrieval over the indexer's collection: dense, sparse (BM25) and hybrid.
+
+Plain Python, used by the question pipeline, ``POST /v1/search`` and ``eval/``. Hybrid fusion methods (the
+arithmetic is in :mod:`service.retrieval.fusion`):
+
+* ``rrf`` / ``dbsf``: dense and sparse prefetches fused inside Qdrant's Query API (one round trip);
+* ``weighted`` / ``adaptive``: both candidate lists (one batch request on a server, the in-memory index on the
+  embedded store), fused here.
+
+Nothing indexed yet is not an error: every search then returns no hits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from qdrant_client import models
+
+from indexer.collection import build_filter
+from indexer.payload import DENSE, SPARSE, Hit, doc_id_of, hit_from_payload
+from indexer.sparse import SparseEncoder
+from service.ports import Encoder, PassageStore
+from service.retrieval.fusion import ADAPTIVE_DEPTH, Fused, adaptive_dense_weight, fuse_weighted
+from service.retrieval.memory_index import MemoryIndex
+from service.settings import FusionMethod, ServiceSettings
+from service.timing import ms_since
+
+Mode = Literal["hybrid", "dense", "sparse"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    source: Sequence[str] | None = None
+    doc_id: Sequence[str] | None = None
+    published_after: date | None = None
+    published_before: date | None = None
+
+    def to_qdrant(self) -> models.Filter | None:
+        return build_filter(
+            list(self.source) if self.source else None,
+            list(self.doc_id) if self.doc_id else None,
+            self.published_after,
+            self.published_before,
+        )
+
+
+@dataclass(slots=True)
+class SearchResult:
+    hits: list[Hit]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    query_vector: list[float] | None = None
+
+
+class Retriever:
+    """Holds the encoder, the store and the query settings; one instance is shared by all requests.
+
+    ``memory_index``: exact in-memory search for the embedded store (see :mod:`service.retrieval.memory_index`);
+    None searches through Qdrant (a server, or an embedded store when measuring Qdrant itself).
+    """
+
+    def __init__(
+        self, settings: ServiceSettings, store: PassageStore, encoder: Encoder, memory_index: MemoryIndex | None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.encoder = encoder
+        self.memory_index = memory_index
+        self.sparse = SparseEncoder(settings.bm25_k1, settings.bm25_b, settings.sparse_avg_doc_tokens)
+
+    @classmethod
+    def for_store(cls, settings: ServiceSettings, store: PassageStore, encoder: Encoder) -> Retriever:
+        """The retriever the service uses on this store: in memory when embedded, through Qdrant on a server."""
+        return cls(settings, store, encoder, MemoryIndex(store) if store.embedded else None)
+
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        mode: Mode = "hybrid",
+        filters: SearchFilters | None = None,
+        collapse: bool = False,
+        fusion: FusionMethod | None = None,
+        dense_weight: float | None = None,
+    ) -> SearchResult:
+        """Top ``limit`` chunks for ``query``; with ``collapse`` at most one (the best) chunk per article."""
+        try:
+            return self._search(query, limit, mode, filters, collapse, fusion, dense_weight)
+        except Exception:
+            if not self._collection_exists():
+                return SearchResult([], {"embed": 0.0, "retrieve": 0.0})
+            raise
+
+    def _collection_exists(self) -> bool:
+        try:
+            return self.store.exists()
+        except Exception:
+            return True  # unknown: let the original error surface
+
+    def _search(
+        self, query: str, limit: int, mode: Mode, filters: SearchFilters | None, collapse: bool,
+        fusion: FusionMethod | None, dense_weight: float | None,
+    ) -> SearchResult:
+        timings: dict[str, float] = {}
+        flt = filters.to_qdrant() if filters else None
+        fetch = limit * 4 if collapse else limit
+        dense_vec: list[float] | None = None
+        if mode != "sparse":
+            t0 = time.perf_counter()
+            dense_vec = self.encoder.encode_query(query).tolist()
+            timings["embed"] = ms_since(t0)
+        sparse = self.sparse.encode_query(query)
+        sparse_vec = models.SparseVector(indices=sparse.indices, values=sparse.values)
+
+        t0 = time.perf_counter()
+        if mode == "dense":
+            hits = self._single(dense_vec, DENSE, fetch, flt)
+        elif mode == "sparse":
+            hits = self._single(sparse_vec, SPARSE, fetch, flt) if sparse.indices else []
+        else:
+            method = fusion or self.settings.fusion
+            if method in ("weighted", "adaptive"):
+                weight = self.settings.dense_weight if dense_weight is None else dense_weight
+                adaptive = method == "adaptive" and dense_weight is None
+                hits = self._weighted(dense_vec, sparse_vec, fetch, flt, weight, adaptive)
+            else:
+                prefetch_n = max(self.settings.prefetch_limit, fetch)
+                fused = models.Fusion.RRF if method == "rrf" else models.Fusion.DBSF
+                points = self.store.query_fused(dense_vec, sparse_vec, prefetch_n, fetch, flt, fused)
+                hits = [hit_from_payload(p.payload, p.score) for p in points]
+        timings["retrieve"] = ms_since(t0)
+        if collapse:
+            hits = collapse_by_document(hits)
+        return SearchResult(hits[:limit], timings, dense_vec)
+
+    # --- candidate lists ----------------------------------------------------------------------------------------
+    def _in_memory(self, flt: models.Filter | None) -> MemoryIndex | None:
+        return self.memory_index if flt is None else None
+
+    def _candidates(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[models.ScoredPoint]:
+        """Best points for one named vector; from the in-memory index they come without payloads."""
+        memory = self._in_memory(flt)
+        if memory is None:
+            return self.store.query(vector, using, limit, flt)
+        scored = memory.search_sparse(vector, limit) if using == SPARSE else memory.search_dense(vector, limit)
+        return [models.ScoredPoint(id=pid, version=0, score=score) for pid, score in scored]
+
+    def _with_payloads(self, points: Sequence[models.ScoredPoint]) -> list[models.ScoredPoint]:
+        """The points with their payloads (read for those that lack one); points gone meanwhile are dropped."""
+        missing = [str(p.id) for p in points if p.payload is None]
+        found = self.store.payloads(missing)
+        out = []
+        for p in points:
+            payload = p.payload if p.payload is not None else found.get(str(p.id))
+            if payload is not None:
+                out.append(p.model_copy(update={"payload": payload}))
+        return out
+
+    def _single(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[Hit]:
+        hits = []
+        for p in self._with_payloads(self._candidates(vector, using, limit, flt)):
+            hit = hit_from_payload(p.payload, p.score)
+            if using == DENSE:
+                hit.dense_score = p.score
+            hits.append(hit)
+        return hits
+
+    def _weighted(
+        self, dense: Any, sparse: models.SparseVector, limit: int, flt: models.Filter | None, weight: float,
+        adaptive: bool,
+    ) -> list[Hit]:
+        prefetch_n = max(self.settings.prefetch_limit, limit)
+        if self._in_memory(flt) is not None or not sparse.indices:
+            dense_pts = self._candidates(dense, DENSE, prefetch_n, flt)
+            sparse_pts = self._candidates(sparse, SPARSE, prefetch_n, flt) if sparse.indices else []
+        else:  # server: both lists in one round trip
+            dense_pts, sparse_pts = self.store.query_both(dense, sparse, prefetch_n, flt)
+        if adaptive and sparse_pts:
+            head = self._with_payloads(dense_pts[:ADAPTIVE_DEPTH])  # point ids -> document ids
+            dense_pts = head + list(dense_pts[ADAPTIVE_DEPTH:])
+            weight = adaptive_dense_weight([doc_id_of(p.payload) for p in head], weight,
+                                           self.settings.dense_weight_same_article)
+        return self._hits(fuse_weighted(dense_pts, sparse_pts, weight, limit))
+
+    def _hits(self, fused: list[Fused]) -> list[Hit]:
+        with_payload = {str(p.id): p for p in self._with_payloads([f.point for f in fused])}
+        hits = []
+        for f in fused:
+            point = with_payload.get(str(f.point.id))
+            if point is not None:
+                hit = hit_from_payload(point.payload, f.score)
+                hit.dense_score = f.dense_score
+                hits.append(hit)
+        return hits
+
+
+def collapse_by_document(hits: list[Hit]) -> list[Hit]:
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for h in hits:
+        if h.doc_id not in seen:
+            seen.add(h.doc_id)
+            out.append(h)
+    return out

@@ -1,0 +1,60 @@
+"""The service's configuration: the indexer's settings (same store, same model) plus the read side's knobs.
+
+Grouped by layer: the HTTP server, retrieval (fusion), answers (composer) and the optional language model.
+Same ``NEWSDESK_`` prefix and ``.env`` file as :class:`indexer.settings.IndexerSettings`; obtain them with
+``ServiceSettings.from_env()``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from indexer.settings import IndexerSettings
+
+FusionMethod = Literal["adaptive", "weighted", "rrf", "dbsf"]
+ComposerName = Literal["auto", "extractive", "llm"]
+
+
+class ServiceSettings(IndexerSettings):
+    # --- HTTP server -------------------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_key: str | None = Field(None, description="When set, every /v1/ route requires 'Authorization: Bearer'.")
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(5_000_000, ge=1024)
+    max_question_chars: int = Field(1000, ge=10)
+    log_level: str = "INFO"
+
+    # --- retrieval ---------------------------------------------------------------------------------------------
+    fusion: FusionMethod = Field(
+        "adaptive",
+        description="'adaptive': weighted fusion whose dense weight falls from dense_weight to "
+        "dense_weight_same_article when the dense side's best chunks crowd into a few articles "
+        "(see service/retrieval/fusion.py); 'weighted': fixed dense_weight; 'rrf'/'dbsf': inside Qdrant.",
+    )
+    dense_weight: float = Field(
+        0.8, ge=0, le=1, description="Dense share of 'weighted' fusion; the upper end of 'adaptive' fusion."
+    )
+    dense_weight_same_article: float = Field(
+        0.2, ge=0, le=1,
+        description="'adaptive' fusion's dense share when the dense top 10 come from 8 or fewer articles.",
+    )
+    prefetch_limit: int = Field(50, ge=1, le=1000)
+
+    # --- answers -----------------------------------------------------------------------------------------------
+    composer: ComposerName = Field(
+        "auto", description="'auto': the language model when one is configured, else 'extractive'."
+    )
+
+    # --- language model (OpenAI-compatible chat completions; optional) -----------------------------------------
+    llm_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1 (llama.cpp, Ollama, vLLM).")
+    llm_model: str = "local"
+    llm_api_key: str | None = None
+    llm_timeout_s: float = Field(60.0, gt=0)
+    llm_max_tokens: int = Field(256, ge=16)
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url)
