@@ -74,10 +74,25 @@ def build_services(settings: ServiceSettings, encoder: Embedder | None = None) -
         store.close()
         raise
     retriever = Retriever.for_store(settings, store, model)
-    pipeline = QuestionPipeline(retriever, ExtractiveComposer(model))
+    pipeline = build_pipeline(settings, retriever)
     indexer = Indexer(settings, store=store, embedder=model)
     log.info("ready: collection %r, model %s", settings.collection, model.name)
     return Services(settings, store, model, retriever, pipeline, indexer)
+
+
+def build_pipeline(settings: ServiceSettings, retriever: Retriever) -> QuestionPipeline:
+    """The question pipeline for these settings: the extractive composer always; the generated one (and the
+    support checker its citations need) when a language model is configured. Used by the service and eval."""
+    extractive = ExtractiveComposer(retriever.encoder)
+    if not settings.llm_configured:
+        return QuestionPipeline(retriever, extractive, prefer=settings.composer)
+    from service.answering.generated import GeneratedComposer  # the openai client only when a model is set
+    from service.answering.support import SupportChecker
+
+    checker = SupportChecker(retriever.encoder)
+    generated = GeneratedComposer(settings, checker, extractive)
+    log.info("language model: %s at %s", settings.llm_model, settings.llm_base_url)
+    return QuestionPipeline(retriever, extractive, generated, prefer=settings.composer, support=checker)
 
 
 # --- dependency injection -------------------------------------------------------------------------------------

@@ -4,8 +4,11 @@ Extensions to the OpenAI shape (ignored by clients that do not know them):
 
 * request: ``top_k`` (passages retrieved, default 8) and ``filters`` (as in ``/v1/ask``), e.g. through the
   ``openai`` client's ``extra_body``;
-* response: top-level ``citations`` (the structured citations of ``/v1/ask``), ``found`` and ``timings_ms``;
-  when streaming they ride on the final chunk, the one whose ``finish_reason`` is ``"stop"``.
+* request: ``composer`` (as in ``/v1/ask``);
+* response: the fields of ``/v1/ask`` but the answer text (``citations``, ``found``, ``timings_ms``,
+  ``composer``, ``fallback_reason``, ``verification``); when streaming they ride on the final chunk, the one
+  whose ``finish_reason`` is ``"stop"``. The stream carries the verified answer only (an OpenAI client cannot
+  take back text it has shown), so with a language model its first content arrives when the model is done.
 
 ``model``, ``temperature`` and the other sampling fields are accepted and ignored.
 """
@@ -23,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.chunking import get_encoding
 from service.answering import Answer, Ask
-from service.schemas import CitationOut, Filters
+from service.schemas import AskResponse, CitationOut, Filters
+from service.settings import ComposerName
 
 MODEL_ID = "newsdesk"
 MODEL_CREATED = 1767225600  # 2026-01-01, a fixed "created" for the model list
@@ -55,12 +59,13 @@ class ChatCompletionRequest(BaseModel):
     stream_options: StreamOptions | None = None
     top_k: int = Field(8, ge=1, le=50, description="Newsdesk extension: passages retrieved.")
     filters: Filters | None = Field(None, description="Newsdesk extension: as in /v1/ask.")
+    composer: ComposerName | None = Field(None, description="Newsdesk extension: as in /v1/ask.")
 
     def user_turns(self) -> list[str]:
         return [m.text() for m in self.messages if m.role == "user"]
 
     def to_ask(self, question: str) -> Ask:
-        return Ask(question, self.top_k, self.filters.to_search() if self.filters else None)
+        return Ask(question, self.top_k, self.filters.to_search() if self.filters else None, self.composer)
 
 
 def new_id() -> str:
@@ -101,12 +106,9 @@ def usage(encoding: str, messages: list[ChatMessage], content: str) -> dict[str,
 
 
 def extras(answer: Answer) -> dict[str, Any]:
-    """The Newsdesk fields added to a completion (or to the final chunk of a stream)."""
-    return {
-        "citations": [CitationOut.from_citation(c).model_dump(mode="json") for c in answer.citations],
-        "found": answer.found,
-        "timings_ms": answer.timings_ms,
-    }
+    """The Newsdesk fields added to a completion (or to the final chunk of a stream): those of /v1/ask but the
+    answer text."""
+    return AskResponse.from_answer(answer).model_dump(mode="json", exclude={"answer"})
 
 
 def content_parts(answer: Answer) -> list[str]:

@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from indexer.payload import DocumentSummary, Hit
 from indexer.pipeline import DocResult, IngestReport
 from service.answering import Answer, Ask, Citation
+from service.answering.types import Verification
 from service.retrieval import SearchFilters
 from service.retrieval.retriever import SearchResult
+from service.settings import ComposerName
 
 
 class _Strict(BaseModel):
@@ -65,11 +67,14 @@ class AskRequest(_Strict):
     filters: Filters | None = None
     stream: bool = Field(False, description="Answer as Server-Sent Events (text/event-stream): sources, "
                          "delta..., done; see the 200 response's text/event-stream content.")
+    composer: ComposerName | None = Field(
+        None, description="Who writes the answer: 'extractive', 'llm' (a configured language model), or 'auto'; "
+        "default: the service's NEWSDESK_COMPOSER.")
 
     _question = field_validator("question")(_not_blank)
 
     def to_ask(self) -> Ask:
-        return Ask(self.question, self.top_k, self.filters.to_search() if self.filters else None)
+        return Ask(self.question, self.top_k, self.filters.to_search() if self.filters else None, self.composer)
 
 
 class HitOut(BaseModel):
@@ -118,16 +123,34 @@ class CitationOut(BaseModel):
                    published_at=c.published_at, quote=c.quote, char_start=c.char_start, char_end=c.char_end)
 
 
+class VerificationOut(BaseModel):
+    """What the verifier did to a generated answer."""
+
+    markers_seen: int
+    markers_dropped: int
+    sentences_removed: int
+    sentences_marked: int
+
+    @classmethod
+    def from_verification(cls, v: Verification | None) -> VerificationOut | None:
+        return None if v is None else cls(markers_seen=v.markers_seen, markers_dropped=v.markers_dropped,
+                                          sentences_removed=v.sentences_removed, sentences_marked=v.sentences_marked)
+
+
 class AskResponse(BaseModel):
     answer: str
     citations: list[CitationOut]
     found: bool
     timings_ms: dict[str, float]
+    composer: str = Field(..., description="Who wrote the answer: 'extractive' or 'llm'.")
+    fallback_reason: str | None = Field(None, description="Why the answer is not from the composer asked for.")
+    verification: VerificationOut | None = Field(None, description="Generated answers only.")
 
     @classmethod
     def from_answer(cls, a: Answer) -> AskResponse:
         return cls(answer=a.answer, citations=[CitationOut.from_citation(c) for c in a.citations], found=a.found,
-                   timings_ms=a.timings_ms)
+                   timings_ms=a.timings_ms, composer=a.composer, fallback_reason=a.fallback_reason,
+                   verification=VerificationOut.from_verification(a.verification))
 
 
 DocStatus = Literal["indexed", "replaced", "unchanged", "skipped"]

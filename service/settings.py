@@ -54,6 +54,14 @@ class ServiceSettings(IndexerSettings):
     llm_api_key: str | None = None
     llm_timeout_s: float = Field(60.0, gt=0)
     llm_max_tokens: int = Field(256, ge=16)
+    llm_context_tokens: int = Field(
+        700, ge=100, le=32000,
+        description="Evidence given to the model: the retrieved passages' best sentences and their neighbours, "
+        "up to this many (cl100k) tokens.",
+    )
+    llm_unsupported: Literal["remove", "mark"] = Field(
+        "remove", description="A generated sentence with no verified citation is removed, or kept and marked."
+    )
 
     @property
     def llm_configured(self) -> bool:

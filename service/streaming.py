@@ -3,12 +3,15 @@
 Event sequence (each ``data`` is one JSON object)::
 
     event: sources   data: {"passages": [HitOut, ...]}            the retrieved chunks, best first
-    event: delta     data: {"text": "sentence [n]"}               answer pieces; concatenated they are ``answer``
-    event: done      data: {"answer", "citations", "found", "timings_ms"}   as the non-streaming AskResponse
+    event: token     data: {"text": "..."}                        a language model's raw tokens as they come
+                                                                  (provisional: not yet verified)
+    event: delta     data: {"text": "sentence [n]"}               the verified answer's pieces; concatenated
+                                                                  they are ``answer``
+    event: done      data: AskResponse                            as the non-streaming answer (authoritative)
     event: error     data: {"error", "message"}                   instead of ``done`` when composing failed
 
 Both steps run in worker threads, between events, so ``sources`` reaches the client before the answer is
-composed. Litestar cancels the response task when the client disconnects; the generator then stops at its next
+composed; a generating composer's tokens are relayed from its thread through a queue. Litestar cancels the response task when the client disconnects; the generator then stops at its next
 checkpoint, sends nothing more and logs ``stream stopped: client disconnected``.
 """
 
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,7 +29,7 @@ import anyio
 from litestar.response import Stream
 
 from service import openai_wire as wire
-from service.answering import Ask, QuestionPipeline
+from service.answering import Answer, Ask, QuestionPipeline, Retrieved
 from service.openai_wire import ChatCompletionRequest
 from service.schemas import AskResponse, HitOut
 from service.timing import ms_since
@@ -48,12 +53,18 @@ async def ask_events(pipeline: QuestionPipeline, ask: Ask) -> AsyncIterator[byte
         got = await anyio.to_thread.run_sync(pipeline.retrieve, ask)
         yield sse("sources", {"passages": [HitOut.from_hit(h).model_dump(mode="json") for h in got.hits]})
         sent += 1
+        tokens = _TokenRelay(pipeline, got)
         try:
-            answer = await anyio.to_thread.run_sync(pipeline.answer, got)
+            while (token := await anyio.to_thread.run_sync(tokens.next)) is not None:
+                yield sse("token", {"text": token})
+                sent += 1
+            answer = tokens.result()
         except Exception as exc:
             log.exception("streamed answer failed")
             yield sse("error", {"error": "internal", "message": f"composing the answer failed ({type(exc).__name__})"})
             return
+        finally:
+            tokens.cancel()
         for piece in answer.deltas():
             await anyio.sleep(0)  # checkpoint: a disconnected client cancels us here, between pieces
             yield sse("delta", {"text": piece})
@@ -65,6 +76,48 @@ async def ask_events(pipeline: QuestionPipeline, ask: Ask) -> AsyncIterator[byte
     except (anyio.get_cancelled_exc_class(), GeneratorExit):
         log.info("stream stopped: client disconnected", extra={"events": sent, "ms": ms_since(t0)})
         raise
+
+
+class _Cancelled(Exception):
+    """Raised into a generating composer when the client has gone."""
+
+
+class _TokenRelay:
+    """Runs the answer step in its own thread and hands its tokens over one by one (None: finished)."""
+
+    def __init__(self, pipeline: QuestionPipeline, got: Retrieved) -> None:
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._answer: Answer | None = None
+        self._error: BaseException | None = None
+        self._cancelled = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(pipeline, got), daemon=True)
+        self._thread.start()
+
+    def _run(self, pipeline: QuestionPipeline, got: Retrieved) -> None:
+        try:
+            self._answer = pipeline.answer(got, on_token=self._token)
+        except BaseException as exc:  # handed to the request's task by result()
+            self._error = exc
+        finally:
+            self._queue.put(None)
+
+    def _token(self, text: str) -> None:
+        if self._cancelled.is_set():
+            raise _Cancelled
+        self._queue.put(text)
+
+    def next(self) -> str | None:
+        return self._queue.get()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def result(self) -> Answer:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._answer is not None
+        return self._answer
 
 
 def ask_stream(pipeline: QuestionPipeline, ask: Ask) -> Stream:

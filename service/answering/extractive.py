@@ -19,6 +19,7 @@ answer the question.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,7 +91,7 @@ class Question:
         return ENTITY_WEIGHT if term in self.entities else 1.0
 
 
-def _has_term(term: str, bag: frozenset[str]) -> bool:
+def has_term(term: str, bag: frozenset[str]) -> bool:
     """Exact term, or a short derived form (Mali/Malian, Russia/Russian, Ukrain/Ukrainian)."""
     if term in bag:
         return True
@@ -133,7 +134,7 @@ def _candidates(question: Question, hits: list[Hit]) -> list[_Candidate]:
             s_terms = frozenset(terms(raw))
             if len(s_terms) < 3:
                 continue
-            matched = sum(question.weight(t) for t in question.terms if _has_term(t, s_terms))
+            matched = sum(question.weight(t) for t in question.terms if has_term(t, s_terms))
             out.append(_Candidate(rank, hit, span.start, span.end, " ".join(raw.split()), s_terms,
                                   lexical=matched / total_weight))
     # cheap pre-rank (lexical, the chunk's own dense score, rank) so only the most promising are embedded
@@ -173,7 +174,8 @@ class ExtractiveComposer:
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
 
-    def compose(self, question: str, hits: list[Hit], query_vector: list[float] | None = None) -> Draft:
+    def compose(self, question: str, hits: list[Hit], query_vector: list[float] | None = None,
+                on_token: Callable[[str], None] | None = None) -> Draft:
         """The cited sentences that answer ``question`` from ``hits`` (best first); no pieces when none does."""
         q = Question.parse(question)
         candidates = _candidates(q, hits)[:MAX_EMBEDDED] if q.terms else []
@@ -194,7 +196,7 @@ class ExtractiveComposer:
             bag = context[c.hit.doc_id] | c.terms
             if not q.entities:
                 return True
-            return sum(_has_term(e, bag) for e in q.entities) > len(q.entities) * ENTITY_COVERAGE
+            return sum(has_term(e, bag) for e in q.entities) > len(q.entities) * ENTITY_COVERAGE
 
         chosen: list[tuple[_Candidate, np.ndarray]] = []
         best = candidates[order[0]].score

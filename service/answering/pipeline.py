@@ -10,24 +10,30 @@ an answer without a surviving citation into the not-found answer, whoever compos
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from indexer.payload import Hit
-from service.answering.citations import verify_citations
+from service.answering.citations import SupportCheck, verify_citations
 from service.answering.types import NOT_FOUND_ANSWER, Answer, AnswerPiece, Draft, render
 from service.retrieval import Retriever, SearchFilters
+from service.settings import ComposerName
 from service.timing import STAGES, ms_since
+
+TokenSink = Callable[[str], None]
 
 DEFAULT_TOP_K = 8
 
 
 class Composer(Protocol):
-    """Writes a cited draft from the retrieved passages (extractive today; a language model next)."""
+    """Writes a cited draft from the retrieved passages: ``ExtractiveComposer`` (no model) or
+    ``GeneratedComposer`` (a language model). ``on_token`` receives a generating composer's raw tokens."""
 
     name: str
 
-    def compose(self, question: str, hits: list[Hit], query_vector: list[float] | None = None) -> Draft: ...
+    def compose(self, question: str, hits: list[Hit], query_vector: list[float] | None = None,
+                on_token: TokenSink | None = None) -> Draft: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,8 @@ class Ask:
     question: str
     top_k: int = DEFAULT_TOP_K
     filters: SearchFilters | None = None
+    composer: ComposerName | None = None
+    """None: the service's setting (``NEWSDESK_COMPOSER``)."""
 
 
 @dataclass(slots=True)
@@ -51,9 +59,26 @@ class Retrieved:
 
 
 class QuestionPipeline:
-    def __init__(self, retriever: Retriever, composer: Composer) -> None:
+    """``extractive`` always exists; ``generated`` when a language model is configured. ``prefer`` is the
+    default choice (``auto``: the model when there is one). ``support`` lets the verifier accept generated
+    sentences that paraphrase their quote."""
+
+    def __init__(self, retriever: Retriever, extractive: Composer, generated: Composer | None = None,
+                 prefer: ComposerName = "auto", support: SupportCheck | None = None) -> None:
         self.retriever = retriever
-        self.composer = composer
+        self.extractive = extractive
+        self.generated = generated
+        self.prefer = prefer
+        self.support = support
+
+    def composer_for(self, ask: Ask) -> tuple[Composer, str | None]:
+        """The composer for this question, and why it is not the one asked for (None when it is)."""
+        choice = ask.composer or self.prefer
+        if choice == "extractive":
+            return self.extractive, None
+        if self.generated is None:
+            return self.extractive, "llm_not_configured" if choice == "llm" else None
+        return self.generated, None
 
     def retrieve(self, ask: Ask) -> Retrieved:
         """Hybrid retrieval of ``ask.top_k`` passages (none for a blank question or an empty collection)."""
@@ -63,18 +88,22 @@ class QuestionPipeline:
         result = self.retriever.search(ask.question, limit=ask.top_k, filters=ask.filters)
         return Retrieved(ask, result.hits, result.query_vector, t0, dict(result.timings_ms))
 
-    def answer(self, got: Retrieved) -> Answer:
+    def answer(self, got: Retrieved, on_token: TokenSink | None = None) -> Answer:
         """Compose, verify and time the answer to a retrieved question."""
         t0 = time.perf_counter()
-        draft = self.composer.compose(got.ask.question, got.hits, got.query_vector) if got.hits else Draft([], [])
-        checked = verify_citations(draft, got.hits)
+        composer, reason = self.composer_for(got.ask)
+        if got.hits:
+            draft = composer.compose(got.ask.question, got.hits, got.query_vector, on_token)
+        else:
+            draft = Draft([], [], composer=composer.name)
+        draft.fallback_reason = draft.fallback_reason or reason
+        checked = verify_citations(draft, got.hits, self.support)
         timings = dict.fromkeys(STAGES, 0.0) | got.timings_ms | {"compose": ms_since(t0)}
         timings["total"] = ms_since(got.started)
-        if not checked.citations:
-            return Answer(NOT_FOUND_ANSWER, [], False, timings, got.hits, [AnswerPiece(NOT_FOUND_ANSWER, None)],
-                          draft.score, self.composer.name)
-        return Answer(render(checked.pieces), checked.citations, True, timings, got.hits, checked.pieces,
-                      draft.score, self.composer.name)
+        found = bool(checked.citations)
+        pieces = checked.pieces if found else [AnswerPiece(NOT_FOUND_ANSWER, None)]
+        return Answer(render(pieces), checked.citations, found, timings, got.hits, pieces, draft.score,
+                      checked.composer, checked.fallback_reason, checked.verification)
 
-    def ask(self, ask: Ask) -> Answer:
-        return self.answer(self.retrieve(ask))
+    def ask(self, ask: Ask, on_token: TokenSink | None = None) -> Answer:
+        return self.answer(self.retrieve(ask), on_token)

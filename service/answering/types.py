@@ -31,10 +31,30 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class AnswerPiece:
-    """One answer sentence and the citation number after it (None only for the not-found message)."""
+    """One answer sentence and the citation number after it (None for the not-found message, and for a generated
+    sentence kept without support when ``NEWSDESK_LLM_UNSUPPORTED=mark``)."""
 
     text: str
     n: int | None
+    unsupported: bool = False
+
+    def render(self) -> str:
+        if self.n is not None:
+            return f"{self.text} [{self.n}]"
+        return f"{self.text} {UNSUPPORTED_MARK}" if self.unsupported else self.text
+
+
+UNSUPPORTED_MARK = "[unsupported]"
+
+
+@dataclass(slots=True)
+class Verification:
+    """What the verifier did to a generated answer (reported with it)."""
+
+    markers_seen: int = 0
+    markers_dropped: int = 0
+    sentences_removed: int = 0
+    sentences_marked: int = 0
 
 
 @dataclass(slots=True)
@@ -45,6 +65,10 @@ class Draft:
     citations: list[Citation]
     score: float = 0.0
     """The composer's confidence in its best sentence (the extractive found-gate's score); 0 when none."""
+    composer: str = "extractive"
+    """Who wrote it (after a fallback: the composer that did)."""
+    fallback_reason: str | None = None
+    verification: Verification | None = None
 
 
 @dataclass(slots=True)
@@ -57,15 +81,17 @@ class Answer:
     pieces: list[AnswerPiece] = field(default_factory=list)
     score: float = 0.0
     composer: str = "extractive"
+    fallback_reason: str | None = None
+    verification: Verification | None = None
 
     def deltas(self) -> Iterator[str]:
         """The answer sentence by sentence with its ``[n]``; the pieces concatenate to ``answer``."""
         for i, p in enumerate(self.pieces):
-            yield ("" if i == 0 else " ") + (f"{p.text} [{p.n}]" if p.n is not None else p.text)
+            yield ("" if i == 0 else " ") + p.render()
 
 
 def render(pieces: list[AnswerPiece]) -> str:
-    return " ".join(f"{p.text} [{p.n}]" if p.n is not None else p.text for p in pieces)
+    return " ".join(p.render() for p in pieces)
 
 
 def normalise_space(text: str) -> str:

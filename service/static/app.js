@@ -1,5 +1,5 @@
 // Newsdesk chat page: plain JS, no build step.
-// Answers stream from POST /v1/ask {stream: true} as Server-Sent Events (sources, delta..., done);
+// Answers stream from POST /v1/ask {stream: true} as Server-Sent Events (sources, token..., delta..., done);
 // search-only mode lists passages from POST /v1/search.
 "use strict";
 
@@ -237,6 +237,7 @@ async function ask(question) {
     return;
   }
   let text = "";
+  let draft = "";
   let finished = false;
   const byChunk = new Map();
   try {
@@ -247,15 +248,26 @@ async function ask(question) {
           rememberSource(p.source);
         }
         setStatus(`Found ${(data.passages || []).length} passages, writing the answer…`);
+      } else if (event === "token") {
+        // a language model's raw tokens: shown as a provisional draft until the verified answer arrives
+        draft += data.text;
+        els.answer.classList.add("provisional");
+        renderAnswer(draft);
       } else if (event === "delta") {
+        els.answer.classList.remove("provisional");
         text += data.text;
         renderAnswer(text);
       } else if (event === "done") {
         finished = true;
+        els.answer.classList.remove("provisional");
         renderAnswer(data.answer ?? text);
         renderCitations(data.citations || [], byChunk);
         const t = data.timings_ms || {};
-        if (t.total !== undefined) els.timings.textContent = `Answered in ${Math.round(t.total)} ms.`;
+        if (t.total !== undefined) {
+          const by = data.composer === "llm" ? "the language model" : "extracted sentences";
+          const fb = data.fallback_reason ? ` (${data.fallback_reason.split(":")[0].replaceAll("_", " ")})` : "";
+          els.timings.textContent = `Answered in ${Math.round(t.total)} ms from ${by}${fb}.`;
+        }
         if (data.found === false) {
           setStatus("Nothing in the indexed articles answers this question. Try other words or fewer filters.", "notfound");
         } else {
