@@ -176,9 +176,10 @@ class Progress:
 
     def __call__(self, docs: int, chunks: int) -> None:
         self.docs, self.chunks = docs, chunks
+        if self.total is not None and docs > self.total:  # deletions by --prune also count as results
+            self.total = docs
         if self.bar is not None:
-            if self.total is not None and docs > self.bar.total:
-                self.bar.total = docs
+            self.bar.total = self.total
             self.bar.update(docs - self.bar.n)
             self.bar.set_postfix(chunks=chunks, chunks_per_s=f"{self._rate(chunks):.1f}")
         elif self.lines:
@@ -239,7 +240,9 @@ def _ingest(indexer: object, args: argparse.Namespace) -> int:
     else:
         print(
             f"{summary['indexed']} indexed, {summary['replaced']} replaced, {summary['unchanged']} unchanged, "
-            f"{summary['skipped']} skipped, {summary['deleted']} deleted; {summary['chunks_written']} chunks "
+            f"{summary['skipped']} skipped, {summary['deleted']} deleted"
+            + (f", {summary['kept']} kept from --prune (their file has unreadable input)" if summary.get("kept") else "")
+            + f"; {summary['chunks_written']} chunks "
             f"written in {summary['seconds']} s ({summary['docs_per_s']} docs/s, {summary['chunks_per_s']} chunks/s)"
         )
     return EXIT_SKIPPED if report.skipped else EXIT_OK

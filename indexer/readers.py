@@ -147,7 +147,7 @@ def _read_jsonl(path: Path, text: str, origin: str, resolved: str) -> Iterator[A
         try:
             record = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as exc:
-            reason = (f"malformed JSON ({exc.msg} at column {exc.colno})" if isinstance(exc, json.JSONDecodeError)
+            reason = (f"malformed JSON ({exc.msg}; column {exc.colno})" if isinstance(exc, json.JSONDecodeError)
                       else "JSON nested too deeply")
             yield Skipped(where, reason, None, resolved)
             continue
