@@ -161,6 +161,13 @@ class Store:
                                    wait=True)
                 self.generation += 1
 
+    def set_source_file(self, ids: list[str], source_file: str) -> None:
+        """Record the file documents were read from on their points, without re-embedding them."""
+        for i in range(0, len(ids), 1000):
+            with self._lock:
+                self.client.set_payload(self.collection, payload={pl.SOURCE_FILE: source_file},
+                                        points=ids[i : i + 1000], wait=True)
+
     def delete_document(self, doc_id: str) -> int:
         """Remove one document's points; returns how many there were."""
         flt = doc_filter([doc_id])

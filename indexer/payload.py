@@ -8,7 +8,7 @@ these constants). A stored point::
               "bm25"   project-computed BM25 term weights; Qdrant applies IDF
     payload:  doc_id, chunk_id, chunk_index, chunk_count, doc_hash, text (exactly article_text[char_start:char_end]),
               char_start, char_end, tokens, title, url, source, author, published_at (RFC 3339 UTC), metadata,
-              origin, indexed_at
+              origin, source_file (resolved path of the file read; "" for the API), indexed_at
 """
 
 from __future__ import annotations
@@ -43,12 +43,13 @@ AUTHOR = "author"
 PUBLISHED_AT = "published_at"
 METADATA = "metadata"
 ORIGIN = "origin"
+SOURCE_FILE = "source_file"
 INDEXED_AT = "indexed_at"
 
 KEYWORD_FIELDS = (DOC_ID, SOURCE, ORIGIN, DOC_HASH)
 DATETIME_FIELDS = (PUBLISHED_AT,)
 INTEGER_FIELDS = (CHUNK_INDEX,)
-STATE_FIELDS = [DOC_ID, DOC_HASH, CHUNK_INDEX, CHUNK_COUNT, ORIGIN, PUBLISHED_AT]
+STATE_FIELDS = [DOC_ID, DOC_HASH, CHUNK_INDEX, CHUNK_COUNT, ORIGIN, SOURCE_FILE, PUBLISHED_AT]
 """Payload read when deciding whether a document is unchanged (no text, no vectors)."""
 HIT_FIELDS = [DOC_ID, CHUNK_ID, CHUNK_INDEX, TEXT, CHAR_START, CHAR_END, TITLE, URL, SOURCE, PUBLISHED_AT]
 DOCUMENT_EXCLUDE = [TEXT]
@@ -85,6 +86,7 @@ def chunk_point(
         PUBLISHED_AT: article.published_at,
         METADATA: article.metadata,
         ORIGIN: article.origin,
+        SOURCE_FILE: article.source_file,
         INDEXED_AT: indexed_at,
     }
     return models.PointStruct(
@@ -142,6 +144,8 @@ class DocState:
     point_ids: set[str] = field(default_factory=set)
     chunk_count: int = -1
     origin: str = ""
+    source_file: str = ""
+    """Empty for documents stored before payloads carried it."""
     published_at: str | None = None
 
     def is_complete(self, doc_hash: str) -> bool:
@@ -159,6 +163,7 @@ def add_to_state(state: dict[str, DocState], point_id_: str, payload: Mapping[st
     doc.point_ids.add(point_id_)
     doc.chunk_count = int(p.get(CHUNK_COUNT, -1))
     doc.origin = str(p.get(ORIGIN, ""))
+    doc.source_file = str(p.get(SOURCE_FILE) or "")
     doc.published_at = p.get(PUBLISHED_AT)
 
 

@@ -13,6 +13,7 @@ run sees it as incomplete and redoes it, so a restarted run ends in the same sta
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ from indexer.sparse import SparseEncoder
 
 log = logging.getLogger(__name__)
 
-Status = Literal["indexed", "replaced", "unchanged", "skipped", "deleted"]
+Status = Literal["indexed", "replaced", "unchanged", "skipped", "deleted", "kept"]
+"""``kept``: ``--prune`` would have deleted it, but its file has input whose id could not be read."""
 
 
 @dataclass(slots=True)
@@ -70,6 +72,7 @@ class IngestReport:
             "unchanged": self.count("unchanged"),
             "skipped": self.count("skipped"),
             "deleted": self.count("deleted"),
+            "kept": self.count("kept"),
             "chunks_written": self.chunks_written,
             "seconds": round(self.seconds, 2),
             "docs_per_s": round(docs / self.seconds, 1) if self.seconds else None,
@@ -159,6 +162,9 @@ class Indexer:
             scope = [i.doc_id for i in items if isinstance(i, Article)]
         state = self.store.scan_documents(scope)
         seen: set[str] = set()
+        skipped_ids: set[str] = set()  # safe from --prune, but not a reason to refuse a later good record
+        unreadable: set[str] = set()  # files with input whose id is unknown: all their documents are kept
+        backfill: dict[str, list[str]] = {}  # source_file -> points of unchanged documents that lack it
         pending: list[_Pending] = []
         pending_chunks = 0
         flush_at = max(self.settings.embed_batch_size * 4, 64)
@@ -167,7 +173,9 @@ class Indexer:
             if isinstance(item, Skipped):
                 report.results.append(DocResult(item.doc_id, "skipped", error=item.reason, location=item.location))
                 if item.doc_id:
-                    seen.add(item.doc_id)
+                    skipped_ids.add(item.doc_id)
+                elif item.source_file:
+                    unreadable.add(item.source_file)
                 continue
             if item.doc_id in seen:
                 report.results.append(DocResult(item.doc_id, "skipped", error="duplicate document id in this run"))
@@ -177,6 +185,8 @@ class Indexer:
             previous = state.get(item.doc_id)
             if previous is not None and previous.is_complete(doc_hash):
                 report.results.append(DocResult(item.doc_id, "unchanged", previous.chunk_count))
+                if previous.source_file != item.source_file:  # stored before payloads had it, or moved
+                    backfill.setdefault(item.source_file, []).extend(previous.point_ids)
                 continue
             chunks = self.chunker.chunk(item.text)
             result = DocResult(item.doc_id, "replaced" if previous else "indexed", len(chunks))
@@ -190,11 +200,22 @@ class Indexer:
                     progress(len(report.results), report.chunks_written)
         if pending:
             self._flush(pending, report)
+        for source_file, ids in backfill.items():
+            self.store.set_source_file(ids, source_file)
         if prune_origins is not None:
-            stale = [d for d, s in state.items() if s.origin in prune_origins and d not in seen]
+            stale = [d for d, s in state.items()
+                     if s.origin in prune_origins and d not in seen and d not in skipped_ids]
             for doc_id in stale:
-                self.store.delete_ids(state[doc_id].point_ids)
-                report.results.append(DocResult(doc_id, "deleted", len(state[doc_id].point_ids)))
+                doc = state[doc_id]
+                holder = _unreadable_holder(doc, unreadable)
+                if holder is not None:
+                    report.results.append(DocResult(
+                        doc_id, "kept", len(doc.point_ids),
+                        error=f"not pruned: {holder} has input that could not be read; fix it and run again",
+                    ))
+                    continue
+                self.store.delete_ids(doc.point_ids)
+                report.results.append(DocResult(doc_id, "deleted", len(doc.point_ids)))
         if progress:
             progress(len(report.results), report.chunks_written)
         report.seconds = time.perf_counter() - started
@@ -262,6 +283,15 @@ class Indexer:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _unreadable_holder(doc: pl.DocState, unreadable: set[str]) -> str | None:
+    """The unreadable file that may hold ``doc``: its own file, or, for a document stored before payloads named
+    their file, any unreadable file under its origin."""
+    if doc.source_file:
+        return doc.source_file if doc.source_file in unreadable else None
+    prefix = doc.origin.rstrip(os.sep) + os.sep
+    return next((f for f in sorted(unreadable) if f == doc.origin or f.startswith(prefix)), None)
 
 
 def _chain(first: list[Article | Skipped], rest: Iterable[Article | Skipped]) -> Iterable[Article | Skipped]:

@@ -2,6 +2,11 @@
 
 Reading never raises for bad input: each unreadable file or malformed JSONL line becomes a :class:`Skipped`
 naming the file, the line and the reason, and reading goes on with the rest.
+
+``--prune`` safety: a skipped input whose document id is known carries it (``Skipped.doc_id``); one whose id
+cannot be known (a JSONL line that is no JSON, or has no id; a JSONL file that cannot be read at all) carries
+``doc_id=None`` and the file it came from (``Skipped.source_file``), so that pruning can keep every stored
+document read from that file (see :func:`unreadable_files`). Every article carries its ``source_file`` too.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from indexer.articles import Article, InputError, article_from_record
+from indexer.articles import Article, InputError, article_from_record, record_id
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -30,6 +35,9 @@ class Skipped:
     reason: str
     doc_id: str | None = None
     """The document this input would have been, where known (kept safe from ``--prune``)."""
+    source_file: str | None = None
+    """Resolved path of the file this input came from; with ``doc_id`` None, every document stored from that
+    file is to be kept safe from ``--prune`` (its id may be the one that could not be read)."""
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
@@ -50,6 +58,11 @@ class SourceFile:
     @property
     def origin(self) -> str:
         return str(self.root.resolve())
+
+    @property
+    def resolved(self) -> str:
+        """The file's resolved path: what ``Article.source_file`` and ``Skipped.source_file`` hold."""
+        return str(self.path.resolve())
 
 
 def discover(paths: list[Path]) -> tuple[list[SourceFile], list[Skipped]]:
@@ -81,24 +94,30 @@ def read_sources(files: list[SourceFile]) -> Iterator[Article | Skipped]:
         yield from read_file(source)
 
 
+def unreadable_files(items: list[Skipped]) -> set[str]:
+    """Files with input whose document id is unknown: ``--prune`` must keep every document stored from them."""
+    return {s.source_file for s in items if s.doc_id is None and s.source_file}
+
+
 def read_file(source: SourceFile) -> Iterator[Article | Skipped]:
     path = source.path
+    resolved = source.resolved
+    suffix = path.suffix.lower()
     try:
         text = _read_text(path)
     except InputError as exc:
-        yield Skipped(str(path), str(exc), None if path.suffix.lower() in JSONL_SUFFIXES else source.doc_id)
+        yield Skipped(str(path), str(exc), None if suffix in JSONL_SUFFIXES else source.doc_id, resolved)
         return
-    suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
-        yield from _read_jsonl(path, text, source.origin)
+        yield from _read_jsonl(path, text, source.origin, resolved)
         return
     try:
         if suffix in HTML_SUFFIXES:
-            yield _article_from_html(text, source.doc_id, source.origin)
+            yield _article_from_html(text, source.doc_id, source.origin, resolved)
         else:
-            yield _article_from_text(text, source.doc_id, source.origin)
+            yield _article_from_text(text, source.doc_id, source.origin, resolved)
     except InputError as exc:
-        yield Skipped(str(path), str(exc), source.doc_id)
+        yield Skipped(str(path), str(exc), source.doc_id, resolved)
 
 
 def _read_text(path: Path) -> str:
@@ -119,7 +138,7 @@ def _read_text(path: Path) -> str:
         raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
 
 
-def _read_jsonl(path: Path, text: str, origin: str) -> Iterator[Article | Skipped]:
+def _read_jsonl(path: Path, text: str, origin: str, resolved: str) -> Iterator[Article | Skipped]:
     seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -127,16 +146,20 @@ def _read_jsonl(path: Path, text: str, origin: str) -> Iterator[Article | Skippe
         where = f"{path}:{number}"
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Skipped(where, f"malformed JSON ({exc.msg} at column {exc.colno})")
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = (f"malformed JSON ({exc.msg}; column {exc.colno})" if isinstance(exc, json.JSONDecodeError)
+                      else "JSON nested too deeply")
+            yield Skipped(where, reason, None, resolved)
             continue
         try:
-            article = article_from_record(record, origin)
+            article = article_from_record(record, origin, resolved)
         except InputError as exc:
-            yield Skipped(where, str(exc))
+            # a record with a readable id but a bad field keeps that id safe from --prune
+            yield Skipped(where, str(exc), record_id(record), resolved)
             continue
         if article.doc_id in seen:
-            yield Skipped(where, f"duplicate id {article.doc_id!r} in this file (first one kept)")
+            yield Skipped(where, f"duplicate id {article.doc_id!r} in this file (first one kept)", article.doc_id,
+                          resolved)
             continue
         seen.add(article.doc_id)
         yield article
@@ -160,7 +183,7 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     return meta, stripped[body_start + 1 :] if body_start >= 0 else ""
 
 
-def _article_from_text(text: str, doc_id: str, origin: str) -> Article:
+def _article_from_text(text: str, doc_id: str, origin: str, resolved: str = "") -> Article:
     """First non-empty line is the title (a Markdown ``#`` is dropped); front matter may add the rest."""
     meta, body = _split_front_matter(text)
     lines = body.splitlines()
@@ -174,14 +197,13 @@ def _article_from_text(text: str, doc_id: str, origin: str) -> Article:
                 lines = lines[i + 1 :]
             break
     record: dict[str, Any] = {"id": doc_id, "title": title, "text": "\n".join(lines)}
-    if "date" in meta and "published_at" not in meta:
-        meta["published_at"] = meta.pop("date")
+    # front matter fields are read like a JSONL record's: ``date``, ``published``, ``authors``... are lifted
     record.update(meta)
     record["id"] = doc_id
-    return _with_title_as_text_fallback(record, origin)
+    return _with_title_as_text_fallback(record, origin, resolved)
 
 
-def _article_from_html(html: str, doc_id: str, origin: str) -> Article:
+def _article_from_html(html: str, doc_id: str, origin: str, resolved: str = "") -> Article:
     import trafilatura  # heavy import, only when HTML is actually read
 
     doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True)
@@ -200,10 +222,10 @@ def _article_from_html(html: str, doc_id: str, origin: str) -> Article:
         "author": doc.author,
         "published_at": doc.date,
     }
-    return _with_title_as_text_fallback(record, origin)
+    return _with_title_as_text_fallback(record, origin, resolved)
 
 
-def _with_title_as_text_fallback(record: dict[str, Any], origin: str) -> Article:
+def _with_title_as_text_fallback(record: dict[str, Any], origin: str, resolved: str) -> Article:
     if not str(record.get("text", "")).strip():
         raise InputError("no article text after the title line")
-    return article_from_record(record, origin)
+    return article_from_record(record, origin, resolved)
