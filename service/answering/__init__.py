@@ -1,0 +1,1 @@
+"""Question handling between the HTTP layer and retrieval: follow-up rewriting (more to come)."""
