@@ -14,6 +14,9 @@ A hit's score becomes ``score * (1 - weight + weight * decay)`` with ``decay = 0
 rank alike; :func:`apply_recency` is the in-memory side. Scores are assumed non-negative (a negative score is
 moved towards zero by the factor, i.e. up, as it is in Qdrant too).
 
+:func:`anchored_as_of` measures age from the newest relevant candidate instead of from now; without it a
+short half-life cannot tell apart two articles that are both much older than it.
+
 :func:`recency_intent` reads the question: "latest", "current", "still", "this week" ... ask for recency;
 a stated year, month or date turns it off (the question is about that time, not about now).
 """
@@ -147,6 +150,36 @@ def apply_recency(
     if half_life is None:
         return [float(s) for s in scores]
     return [float(s) * boost(decay(d, as_of, half_life), weight) for s, d in zip(scores, dates, strict=True)]
+
+
+ANCHOR_SHARE = 0.5
+""":func:`anchored_as_of` looks at candidates scoring at least this share of the best score."""
+
+
+def anchored_as_of(
+    scores: Sequence[float],
+    dates: Sequence[datetime | str | None],
+    as_of: datetime,
+    share: float = ANCHOR_SHARE,
+) -> datetime:
+    """The date of the newest *relevant* candidate (score >= ``share`` x best), never later than ``as_of``.
+
+    Why: with ``as_of`` = now, every article much older than the half-life decays to about 0, so two articles
+    a year apart, both years old, get the same factor (1 - weight) and "latest" changes nothing (samples: the
+    2023 and 2024 Mali pieces score 0.499 and 0.480 at 30 days). Measuring age from the newest relevant
+    candidate makes the newest answer-bearing article decay 1.0 and the others relative to it; irrelevant
+    fresh articles below ``share`` do not move the anchor. ``as_of`` itself when no relevant candidate is dated.
+    The server path needs the candidates first (one query), then the formula with this date as ``as_of``.
+    """
+    if len(scores) != len(dates):
+        raise ValueError(f"{len(scores)} scores but {len(dates)} dates")
+    limit = _utc(as_of)
+    if not scores:
+        return limit
+    best = max(scores)
+    relevant = [parse_date(d) for s, d in zip(scores, dates, strict=True) if s >= share * best]
+    dated = [d for d in relevant if d is not None and d <= limit]
+    return max(dated) if dated else limit
 
 
 def qdrant_formula(

@@ -16,6 +16,7 @@ from qdrant_client import QdrantClient, models
 
 from service.retrieval_recency import (
     MISSING_DATE_DECAY,
+    anchored_as_of,
     apply_recency,
     decay,
     parse_half_life,
@@ -120,6 +121,24 @@ def test_apply_recency_checks_its_arguments() -> None:
         apply_recency([1.0], [None], AS_OF, DAY, weight=1.5)
     with pytest.raises(ValueError, match="weight"):
         qdrant_formula(AS_OF, DAY, weight=-0.1)
+
+
+def test_anchored_as_of_measures_age_from_the_newest_relevant_candidate() -> None:
+    # the Mali samples: relevance and dates of "What is the latest on Russia and Mali?" (rounded)
+    scores = [0.998, 0.959, 0.845, 0.458, 0.197, 0.047]
+    dates = ["2023-02-07T00:00:00Z", "2024-02-07T00:00:00Z", "2023-07-27T00:00:00Z", "2023-01-31T11:00:00Z",
+             None, "2026-03-14T00:00:00Z"]  # an irrelevant fresh article last
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    hl = timedelta(days=30)
+    flat = apply_recency(scores, dates, now, hl)
+    assert flat[0] > flat[1]  # from 'now' both are ~0 decay: the older, more relevant one still leads
+    anchor = anchored_as_of(scores, dates, now)
+    assert anchor == datetime(2024, 2, 7, tzinfo=UTC)
+    anchored = apply_recency(scores, dates, anchor, hl)
+    assert anchored[1] > anchored[0] and anchored[1] == pytest.approx(0.959)
+    assert anchored_as_of(scores, dates, datetime(2023, 12, 1, tzinfo=UTC)) == datetime(2023, 7, 27, tzinfo=UTC)
+    assert anchored_as_of([1.0, 0.9], [None, "bad"], now) == now
+    assert anchored_as_of([], [], now) == now
 
 
 # --- the formula evaluated by Qdrant equals the in-memory arithmetic -----------------------------------------
