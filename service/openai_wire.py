@@ -6,7 +6,7 @@ Extensions to the OpenAI shape (ignored by clients that do not know them):
   ``openai`` client's ``extra_body``;
 * request: ``composer`` (as in ``/v1/ask``);
 * response: the fields of ``/v1/ask`` but the answer text (``citations``, ``found``, ``timings_ms``,
-  ``composer``, ``fallback_reason``, ``verification``); when streaming they ride on the final chunk, the one
+  ``composer``, ``fallback_reason``, ``verification``) and ``standalone_query`` (the follow-up made standalone); when streaming they ride on the final chunk, the one
   whose ``finish_reason`` is ``"stop"``. The stream carries the verified answer only (an OpenAI client cannot
   take back text it has shown), so with a language model its first content arrives when the model is done.
 
@@ -105,10 +105,10 @@ def usage(encoding: str, messages: list[ChatMessage], content: str) -> dict[str,
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def extras(answer: Answer) -> dict[str, Any]:
+def extras(answer: Answer, query: str) -> dict[str, Any]:
     """The Newsdesk fields added to a completion (or to the final chunk of a stream): those of /v1/ask but the
-    answer text."""
-    return AskResponse.from_answer(answer).model_dump(mode="json", exclude={"answer"})
+    answer text, and the standalone query the conversation was answered with."""
+    return {**AskResponse.from_answer(answer).model_dump(mode="json", exclude={"answer"}), "standalone_query": query}
 
 
 def content_parts(answer: Answer) -> list[str]:
@@ -117,14 +117,14 @@ def content_parts(answer: Answer) -> list[str]:
     return [p for p in [*answer.deltas(), sources] if p]
 
 
-def completion(cid: str, created: int, answer: Answer, usage_: dict[str, int]) -> dict[str, Any]:
+def completion(cid: str, created: int, answer: Answer, usage_: dict[str, int], query: str) -> dict[str, Any]:
     content = "".join(content_parts(answer))
     return {
         "id": cid, "object": "chat.completion", "created": created, "model": MODEL_ID,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                      "finish_reason": "stop", "logprobs": None}],
         "usage": usage_,
-        **extras(answer),
+        **extras(answer, query),
     }
 
 

@@ -149,7 +149,7 @@ async def chat_events(
             await anyio.sleep(0)  # checkpoint: a disconnected client cancels us here
             yield wire.chunk(cid, created, {"content": piece})
             sent += 1
-        yield wire.chunk(cid, created, {}, "stop", **wire.extras(answer))
+        yield wire.chunk(cid, created, {}, "stop", **wire.extras(answer, question))
         if req.stream_options and req.stream_options.include_usage:
             yield wire.usage_chunk(cid, created, wire.usage(encoding, req.messages, "".join(parts)))
         yield wire.DONE

@@ -1,8 +1,9 @@
 """OpenAI-compatible endpoints, so any chat front-end (Open WebUI, LibreChat, the ``openai`` client) can ask.
 
 ``GET /v1/models`` lists one model, ``newsdesk``; ``POST /v1/chat/completions`` answers the conversation's
-question (``service.conversation``) through the question pipeline, as one completion or as a stream of chunks
-(the wire format: ``service.openai_wire``).
+question through the question pipeline, as one completion or as a stream of chunks (the wire format:
+``service.openai_wire``). A follow-up turn is first made standalone (``service.answering.followup``); the
+response says which query was used (``standalone_query``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from litestar.response import Stream
 
 from service import openai_wire as wire
 from service.answering import QuestionPipeline
-from service.conversation import NoQuestionError, standalone_question
+from service.answering.followup import standalone_query
 from service.errors import FieldError
 from service.openai_wire import ChatCompletionRequest
 from service.settings import ServiceSettings
@@ -25,10 +26,13 @@ from service.streaming import chat_stream
 
 
 def _question(data: ChatCompletionRequest, settings: ServiceSettings) -> str:
-    try:
-        question = standalone_question(data.user_turns(), settings.max_question_chars)
-    except NoQuestionError as exc:
-        raise FieldError("messages", str(exc)) from exc
+    """The standalone query for the last user turn (the turn alone when the rewrite would be too long)."""
+    turns = [t for t in data.user_turns() if t]
+    if not turns:
+        raise FieldError("messages", "no user message with text content")
+    question = standalone_query(turns).query
+    if len(question) > settings.max_question_chars:
+        question = turns[-1]
     if len(question) > settings.max_question_chars:
         raise FieldError("messages", f"the question is longer than {settings.max_question_chars} characters "
                          f"({len(question)})")
@@ -59,5 +63,5 @@ class ChatController(Controller):
         answer = await anyio.to_thread.run_sync(pipeline.ask, data.to_ask(question))
         content = "".join(wire.content_parts(answer))
         body = wire.completion(wire.new_id(), int(time.time()), answer,
-                               wire.usage(settings.tokenizer_encoding, data.messages, content))
+                               wire.usage(settings.tokenizer_encoding, data.messages, content), question)
         return Response(body, status_code=200)

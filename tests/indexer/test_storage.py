@@ -52,7 +52,7 @@ def test_points_carry_both_vectors_and_the_full_payload(
 ) -> None:
     report = indexer.ingest_paths([corpus])
     articles = articles_of(corpus)
-    assert report.count("indexed") == len(articles) == 8
+    assert report.count("indexed") == len(articles) == 13  # 11 samples + 2 generated
     points = read_points(indexer.store.client, settings.collection)
     docs = by_doc(points)
     assert set(docs) == set(articles)
@@ -104,7 +104,7 @@ def test_reingest_of_unchanged_files_writes_nothing(indexer: Indexer, corpus: Pa
     first = indexer.ingest_paths([corpus])
     before = read_points(indexer.store.client, settings.collection)
     again = indexer.ingest_paths([corpus])
-    assert again.count("unchanged") == first.count("indexed") == 8
+    assert again.count("unchanged") == first.count("indexed") == 13
     assert again.chunks_written == 0 and again.embed_seconds == 0.0
     after = read_points(indexer.store.client, settings.collection)
     assert [(p.id, p.payload) for p in after] == [(p.id, p.payload) for p in before]  # indexed_at too
@@ -160,13 +160,13 @@ def test_delete_and_stats(indexer: Indexer, corpus: Path, settings: IndexerSetti
     indexer.ingest_paths([corpus])
     points = read_points(indexer.store.client, settings.collection, False)
     stats = indexer.stats()
-    assert (stats["documents"], stats["chunks"], stats["incomplete_documents"]) == (8, len(points), [])
+    assert (stats["documents"], stats["chunks"], stats["incomplete_documents"]) == (13, len(points), [])
     assert stats["config"]["dense"] == {"size": 384, "distance": "Cosine"}
     long_chunks = len(by_doc(points)["long/batch1/story-001.txt"])
     removed = indexer.delete(["long/batch1/story-001.txt", "volcano-alert.txt", "never-ingested"])
     assert removed == {"long/batch1/story-001.txt": long_chunks, "volcano-alert.txt": 1, "never-ingested": 0}
     stats = indexer.stats()
-    assert (stats["documents"], stats["chunks"]) == (6, len(points) - long_chunks - 1)
+    assert (stats["documents"], stats["chunks"]) == (11, len(points) - long_chunks - 1)
     assert "volcano-alert.txt" not in by_doc(read_points(indexer.store.client, settings.collection, False))
     assert indexer.reset() is True
     assert indexer.stats()["exists"] is False

@@ -32,7 +32,7 @@ def service_url(service_settings: ServiceSettings, embedder: Embedder) -> Iterat
     indexer = Indexer(service_settings, embedder=embedder)
     report = indexer.ingest_paths([SAMPLES])
     indexer.close()
-    assert report.count("indexed") == 6 and not report.skipped
+    assert report.count("indexed") == 11 and not report.skipped
     with ServerThread(service_settings, embedder) as server:
         yield server.url
 
