@@ -19,7 +19,9 @@ from service import openai_wire as wire
 from service.answering import QuestionPipeline
 from service.conversation import NoQuestionError, standalone_question
 from service.errors import FieldError
+from service.metrics import observe_answer
 from service.openai_wire import ChatCompletionRequest
+from service.schemas import too_long
 from service.settings import ServiceSettings
 from service.streaming import chat_stream
 
@@ -29,9 +31,8 @@ def _question(data: ChatCompletionRequest, settings: ServiceSettings) -> str:
         question = standalone_question(data.user_turns(), settings.max_question_chars)
     except NoQuestionError as exc:
         raise FieldError("messages", str(exc)) from exc
-    if len(question) > settings.max_question_chars:
-        raise FieldError("messages", f"the question is longer than {settings.max_question_chars} characters "
-                         f"({len(question)})")
+    if message := too_long("the question", question, settings.max_question_chars):
+        raise FieldError("messages", message)
     return question
 
 
@@ -57,6 +58,7 @@ class ChatController(Controller):
         if data.stream:
             return chat_stream(pipeline, data, question, settings.tokenizer_encoding)
         answer = await anyio.to_thread.run_sync(pipeline.ask, data.to_ask(question))
+        observe_answer(answer)
         content = "".join(wire.content_parts(answer))
         body = wire.completion(wire.new_id(), int(time.time()), answer,
                                wire.usage(settings.tokenizer_encoding, data.messages, content))
