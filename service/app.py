@@ -1,7 +1,9 @@
 """The Litestar application: ``create_app(settings)``; ``python -m service`` serves it with uvicorn.
 
-* ``V1_ROUTES``: everything under ``/v1`` (API key guarded when ``NEWSDESK_API_KEY`` is set);
-* ``OPEN_ROUTES``: health, readiness and the chat page, never guarded; ``/schema`` serves the OpenAPI docs.
+* ``V1_ROUTES``: everything under ``/v1``: API key guarded when ``NEWSDESK_API_KEY`` is set, JSON bodies only,
+  rate limited per key when ``NEWSDESK_RATE_LIMIT`` is set (``service.guards``);
+* ``OPEN_ROUTES``: health, readiness, metrics and the chat page, never guarded; ``/schema`` serves the OpenAPI
+  docs (completed by ``service.openapi``: security scheme, error bodies, event streams).
 
 The process's services (store, model, retriever, question pipeline, indexer: ``service.context.Services``)
 live in ``app.state.newsdesk``, built once in the lifespan or handed in ready-made by ``python -m service``
@@ -11,7 +13,6 @@ reach handlers by dependency injection (``service.context.DEPENDENCIES``).
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import time
@@ -22,10 +23,7 @@ from typing import Any
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
-from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import NotAuthorizedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ControllerRouterHandler, Message, Receive, Send
@@ -33,11 +31,14 @@ from litestar.types import ControllerRouterHandler, Message, Receive, Send
 from indexer.embedding import Embedder
 from service.context import DEPENDENCIES, Services, build_services
 from service.errors import EXCEPTION_HANDLERS
-from service.logs import configure_logging
+from service.guards import rate_limit_config, require_api_key, require_json
+from service.logs import REQUEST_ID, configure_logging
+from service.metrics import observe_request
+from service.openapi import complete_openapi
 from service.routes.ask import AskController
 from service.routes.chat import ChatController
 from service.routes.documents import DocumentsController
-from service.routes.health import StatsController, health, ready
+from service.routes.health import StatsController, health, health_head, metrics, ready
 from service.routes.page import PAGE_ROUTES
 from service.routes.search import SearchController
 from service.settings import ServiceSettings
@@ -46,25 +47,15 @@ access_log = logging.getLogger("newsdesk.access")
 
 V1_ROUTES: list[ControllerRouterHandler] = [SearchController, AskController, DocumentsController, StatsController,
                                             ChatController]
-OPEN_ROUTES: list[ControllerRouterHandler] = [health, ready, *PAGE_ROUTES]
+OPEN_ROUTES: list[ControllerRouterHandler] = [health, health_head, ready, metrics, *PAGE_ROUTES]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def require_api_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard of the /v1 router: ``Authorization: Bearer <NEWSDESK_API_KEY>`` when a key is configured."""
-    key = connection.app.state.settings.api_key
-    if not key:
-        return
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key.encode()):
-        raise NotAuthorizedException("missing or wrong API key (Authorization: Bearer <key>)",
-                                     headers={"WWW-Authenticate": "Bearer"})
-
-
 class ServiceApp(Litestar):
     """Litestar plus one outer layer seen by every HTTP request (also 404/405/413): a request id (taken
-    from a well-formed ``X-Request-ID`` or made up, echoed in the response) and one JSON access-log line."""
+    from a well-formed ``X-Request-ID`` or made up, echoed in the response and set for every log line of the
+    request), one JSON access-log line, and the request's count and latency in the metrics."""
 
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:  # type: ignore[override]
         if scope["type"] != "http":
@@ -74,6 +65,7 @@ class ServiceApp(Litestar):
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = rid
+        token = REQUEST_ID.set(rid)
         status = 500
 
         async def send_with_id(message: Message) -> None:
@@ -86,11 +78,14 @@ class ServiceApp(Litestar):
         try:
             await super().__call__(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            observe_request(scope["method"], scope.get("path_template"), status, seconds)
             access_log.info(
                 "%s %s %s", scope["method"], scope["path"], status,
                 extra={"method": scope["method"], "path": scope["path"], "status": status,
-                       "duration_ms": round((time.perf_counter() - started) * 1000, 2), "request_id": rid},
+                       "duration_ms": round(seconds * 1000, 2), "request_id": rid},
             )
+            REQUEST_ID.reset(token)
 
 
 def create_app(
@@ -111,9 +106,11 @@ def create_app(
             app.state.newsdesk.close()
             app.state.newsdesk = None
 
-    v1 = Router(path="/v1", route_handlers=V1_ROUTES, guards=[require_api_key])
+    limiter = rate_limit_config(settings)
+    v1 = Router(path="/v1", route_handlers=V1_ROUTES, guards=[require_api_key, require_json],
+                middleware=[limiter.middleware] if limiter else [])
     cors = CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None
-    return ServiceApp(
+    app = ServiceApp(
         route_handlers=[v1, *OPEN_ROUTES],
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
@@ -126,3 +123,5 @@ def create_app(
             description="Question answering over news articles with cited answers.",
         ),
     )
+    complete_openapi(app, settings)
+    return app

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.chunking import get_encoding
 from service.answering import Answer, Ask
-from service.schemas import AskResponse, CitationOut, Filters
+from service.schemas import AskResponse, CitationOut, Filters, StrictBool, StrictInt
 from service.settings import ComposerName
 
 MODEL_ID = "newsdesk"
@@ -48,16 +48,16 @@ class ChatMessage(BaseModel):
 
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # OpenAI clients send many sampling fields; all are ignored
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(..., min_length=1)
-    stream: bool = False
+    stream: StrictBool = Field(False, description="Answer as a stream of chunks (text/event-stream).")
     stream_options: StreamOptions | None = None
-    top_k: int = Field(8, ge=1, le=50, description="Newsdesk extension: passages retrieved.")
+    top_k: StrictInt = Field(8, ge=1, le=50, description="Newsdesk extension: passages retrieved.")
     filters: Filters | None = Field(None, description="Newsdesk extension: as in /v1/ask.")
     composer: ComposerName | None = Field(None, description="Newsdesk extension: as in /v1/ask.")
 

@@ -2,14 +2,19 @@
 
 Field names are a contract with tools outside the project. Unknown fields in search/ask bodies are rejected
 (400 naming the field) rather than silently ignored, so a typo such as ``"limt"`` does not pass unnoticed.
+Numbers and booleans are strict (``"limit": true`` or ``"collapse": "yes"`` is a 400, not 1 or true:
+:data:`StrictInt`, :data:`StrictBool`); dates in filters are ISO strings (``"2026-03-01"``), nothing else. A query or question
+must contain a character that is not white space, which the OpenAPI schema states as ``minLength`` and
+``pattern`` (:data:`NOT_BLANK`), so the published schema and the service agree on what is valid.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from indexer.payload import DocumentSummary, Hit
 from indexer.pipeline import DocResult, IngestReport
@@ -20,15 +25,64 @@ from service.retrieval.retriever import SearchResult
 from service.settings import ComposerName
 
 
+def json_type(value: Any) -> str:
+    """A value's JSON type name, for error messages."""
+    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
+                       (dict, "object")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else type(value).__name__
+
+
+def _exact_int(value: Any) -> Any:
+    # Litestar validates with strict=False, which overrides pydantic's per-field strict mode; hence a validator
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # JSON Schema's "integer" includes 5.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected an integer, got {json_type(value)}")
+    return value
+
+
+def _exact_bool(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {json_type(value)}")
+    return value
+
+
+StrictInt = Annotated[int, BeforeValidator(_exact_int)]
+"""A JSON integer: not ``true`` (1 in lax mode), not ``"5"``."""
+StrictBool = Annotated[bool, BeforeValidator(_exact_bool)]
+"""A JSON boolean: not ``1``, not ``"yes"``."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+r"""A character that is not white space in JavaScript's ``\s`` (JSON Schema patterns) nor Python's
+``str.isspace`` (which the service strips): the schema's and the service's notion of "blank" coincide."""
 
 
 class Filters(_Strict):
     source: list[str] | None = Field(None, description="Keep chunks whose source is one of these.")
     doc_id: list[str] | None = Field(None, description="Keep chunks of these documents.")
-    published_after: date | None = Field(None, description="Published on or after this day (UTC).")
-    published_before: date | None = Field(None, description="Published on or before this day (UTC).")
+    published_after: date | None = Field(None, description="Published on or after this day (UTC), an ISO "
+                                         "date string such as 2026-03-01.")
+    published_before: date | None = Field(None, description="Published on or before this day (UTC), an ISO "
+                                          "date string.")
+
+    @field_validator("published_after", "published_before", mode="before")
+    @classmethod
+    def _iso_string(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"expected an ISO date string such as 2026-03-01, got {type(value).__name__}")
+        if not _ISO_DAY.fullmatch(value):
+            raise ValueError(f"expected an ISO date such as 2026-03-01 (YYYY-MM-DD), got {value[:40]!r}")
+        return value
 
     @field_validator("source", "doc_id", mode="before")
     @classmethod
@@ -45,36 +99,36 @@ class Filters(_Strict):
         return SearchFilters(self.source, self.doc_id, self.published_after, self.published_before)
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty or whitespace")
-    return value.strip()
+def too_long(field: str, value: str, limit: int) -> str | None:
+    """The 400 message for a text over its limit (the setting named), or None."""
+    if len(value) <= limit:
+        return None
+    return f"{field} is {len(value)} characters long; at most {limit} (NEWSDESK_MAX_QUESTION_CHARS)"
 
 
 class SearchRequest(_Strict):
-    query: str = Field(..., description="Free-text query.")
-    limit: int = Field(10, ge=1, le=100)
+    query: str = Field(..., min_length=1, pattern=NOT_BLANK,
+                       description="Free-text query, at most NEWSDESK_MAX_QUESTION_CHARS characters.")
+    limit: StrictInt = Field(10, ge=1, le=100)
     mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
     filters: Filters | None = None
-    collapse: bool = Field(False, description="At most one (the best) chunk per article.")
-
-    _query = field_validator("query")(_not_blank)
+    collapse: StrictBool = Field(False, description="At most one (the best) chunk per article.")
 
 
 class AskRequest(_Strict):
-    question: str = Field(..., description="A question in natural language.")
-    top_k: int = Field(8, ge=1, le=50, description="Passages retrieved to compose the answer from.")
+    question: str = Field(..., min_length=1, pattern=NOT_BLANK,
+                          description="A question in natural language, at most NEWSDESK_MAX_QUESTION_CHARS characters.")
+    top_k: StrictInt = Field(8, ge=1, le=50, description="Passages retrieved to compose the answer from.")
     filters: Filters | None = None
-    stream: bool = Field(False, description="Answer as Server-Sent Events (text/event-stream): sources, "
-                         "delta..., done; see the 200 response's text/event-stream content.")
+    stream: StrictBool = Field(False, description="Answer as Server-Sent Events (text/event-stream): "
+                         "sources, delta..., done; see the 200 response's text/event-stream content.")
     composer: ComposerName | None = Field(
         None, description="Who writes the answer: 'extractive', 'llm' (a configured language model), or 'auto'; "
         "default: the service's NEWSDESK_COMPOSER.")
 
-    _question = field_validator("question")(_not_blank)
-
     def to_ask(self) -> Ask:
-        return Ask(self.question, self.top_k, self.filters.to_search() if self.filters else None, self.composer)
+        return Ask(self.question.strip(), self.top_k, self.filters.to_search() if self.filters else None,
+                   self.composer)
 
 
 class HitOut(BaseModel):

@@ -22,9 +22,18 @@ class ServiceSettings(IndexerSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     api_key: str | None = Field(None, description="When set, every /v1/ route requires 'Authorization: Bearer'.")
+    write_api_key: str | None = Field(
+        None, description="When set, POST and DELETE /v1/documents require this key (the read key gets 403 there); "
+        "it is also accepted wherever the read key is.")
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(5_000_000, ge=1024)
-    max_question_chars: int = Field(1000, ge=10)
+    max_question_chars: int = Field(
+        1000, ge=10, description="Longest question (/v1/ask, chat) and search query (/v1/search), in characters.")
+    max_records: int = Field(1000, ge=1, description="Most article records in one POST /v1/documents.")
+    rate_limit: str | None = Field(
+        None, pattern=r"^\s*[1-9]\d*\s*/\s*(second|minute|hour|day)\s*$",
+        description="Requests per API key (per client address when no key is sent) to /v1/, e.g. '60/minute'; "
+        "unset: no limit.")
     log_level: str = "INFO"
 
     # --- retrieval ---------------------------------------------------------------------------------------------
@@ -66,3 +75,10 @@ class ServiceSettings(IndexerSettings):
     @property
     def llm_configured(self) -> bool:
         return bool(self.llm_base_url)
+
+    def rate_limit_rule(self) -> tuple[Literal["second", "minute", "hour", "day"], int] | None:
+        """``NEWSDESK_RATE_LIMIT`` as Litestar's ``(unit, count)``, e.g. ``("minute", 60)``; None when unset."""
+        if not self.rate_limit:
+            return None
+        count, _, unit = self.rate_limit.partition("/")
+        return unit.strip(), int(count)  # type: ignore[return-value]  # the field's pattern admits these only

@@ -10,7 +10,8 @@ from litestar.response import Response
 
 from service.answering import QuestionPipeline
 from service.errors import FieldError
-from service.schemas import AskRequest, AskResponse
+from service.metrics import observe_answer
+from service.schemas import AskRequest, AskResponse, too_long
 from service.settings import ServiceSettings
 from service.streaming import ask_stream
 
@@ -36,8 +37,10 @@ class AskController(Controller):
     @post(sync_to_thread=True, status_code=200, summary="Answer a question with cited passages",
           operation_class=AskOperation)
     def ask(self, data: AskRequest, pipeline: QuestionPipeline, settings: ServiceSettings) -> Response[AskResponse]:
-        if len(data.question) > settings.max_question_chars:
-            raise FieldError("question", f"longer than {settings.max_question_chars} characters ({len(data.question)})")
+        if message := too_long("question", data.question, settings.max_question_chars):
+            raise FieldError("question", message)
         if data.stream:
             return ask_stream(pipeline, data.to_ask())
-        return Response(AskResponse.from_answer(pipeline.ask(data.to_ask())))
+        answer = pipeline.ask(data.to_ask())
+        observe_answer(answer)
+        return Response(AskResponse.from_answer(answer))

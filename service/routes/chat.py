@@ -20,7 +20,9 @@ from service import openai_wire as wire
 from service.answering import QuestionPipeline
 from service.answering.followup import standalone_query
 from service.errors import FieldError
+from service.metrics import observe_answer
 from service.openai_wire import ChatCompletionRequest
+from service.schemas import too_long
 from service.settings import ServiceSettings
 from service.streaming import chat_stream
 
@@ -33,9 +35,8 @@ def _question(data: ChatCompletionRequest, settings: ServiceSettings) -> str:
     question = standalone_query(turns).query
     if len(question) > settings.max_question_chars:
         question = turns[-1]
-    if len(question) > settings.max_question_chars:
-        raise FieldError("messages", f"the question is longer than {settings.max_question_chars} characters "
-                         f"({len(question)})")
+    if message := too_long("the question", question, settings.max_question_chars):
+        raise FieldError("messages", message)
     return question
 
 
@@ -61,6 +62,7 @@ class ChatController(Controller):
         if data.stream:
             return chat_stream(pipeline, data, question, settings.tokenizer_encoding)
         answer = await anyio.to_thread.run_sync(pipeline.ask, data.to_ask(question))
+        observe_answer(answer)
         content = "".join(wire.content_parts(answer))
         body = wire.completion(wire.new_id(), int(time.time()), answer,
                                wire.usage(settings.tokenizer_encoding, data.messages, content), question)

@@ -55,8 +55,9 @@ def test_body_over_limit_is_413(client: httpx.Client) -> None:
     big = {"id": "test-big", "text": "word " * (MAX_BODY // 4)}
     r = client.post("/v1/documents", json=big)
     assert r.status_code == 413
+    assert f"{MAX_BODY} bytes (NEWSDESK_MAX_BODY_BYTES)" in r.json()["message"]
     r = client.post("/v1/search", json={"query": "q" * (MAX_BODY + 10)})
-    assert r.status_code == 413
+    assert r.status_code == 413 and r.json()["error"] == "request_entity_too_large"
 
 
 def test_bad_request_does_not_disturb_the_next(client: httpx.Client) -> None:
