@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.chunking import get_encoding
 from service.answering import Answer, Ask
-from service.schemas import AskResponse, CitationOut, Filters, StrictBool, StrictInt
+from service.schemas import AskResponse, CitationOut, Filters, RecencyFields, StrictBool, StrictInt
 from service.settings import ComposerName
 
 MODEL_ID = "newsdesk"
@@ -51,7 +51,7 @@ class StreamOptions(BaseModel):
     include_usage: StrictBool = False
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(RecencyFields):
     model_config = ConfigDict(extra="allow")  # OpenAI clients send many sampling fields; all are ignored
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(..., min_length=1)
@@ -65,7 +65,8 @@ class ChatCompletionRequest(BaseModel):
         return [m.text() for m in self.messages if m.role == "user"]
 
     def to_ask(self, question: str) -> Ask:
-        return Ask(question, self.top_k, self.filters.to_search() if self.filters else None, self.composer)
+        return Ask(question, self.top_k, self.filters.to_search() if self.filters else None, self.composer,
+                   self.recency, self.as_of_time())
 
 
 def new_id() -> str:

@@ -11,7 +11,7 @@ must contain a character that is not white space, which the OpenAPI schema state
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -106,7 +106,26 @@ def too_long(field: str, value: str, limit: int) -> str | None:
     return f"{field} is {len(value)} characters long; at most {limit} (NEWSDESK_MAX_QUESTION_CHARS)"
 
 
-class SearchRequest(_Strict):
+RECENCY = r"^(off|auto|\d{1,4}(\.\d{1,3})?[hdwy])$"
+
+
+class RecencyFields(_Strict):
+    recency: str | None = Field(
+        None, pattern=RECENCY,
+        description="Rank newer articles higher: 'off', a half-life such as '30d' (h, d, w, y), or 'auto' (the "
+        "default: on at 30d when the question asks for the latest state, off when it states a date).")
+    as_of: date | None = Field(None, description="Measure ages up to this day (ISO date; default: today).")
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_iso(cls, value: Any) -> Any:
+        return Filters._iso_string(value)
+
+    def as_of_time(self) -> datetime | None:
+        return datetime.combine(self.as_of, time(23, 59, 59), UTC) if self.as_of else None
+
+
+class SearchRequest(RecencyFields):
     query: str = Field(..., min_length=1, pattern=NOT_BLANK,
                        description="Free-text query, at most NEWSDESK_MAX_QUESTION_CHARS characters.")
     limit: StrictInt = Field(10, ge=1, le=100)
@@ -115,7 +134,7 @@ class SearchRequest(_Strict):
     collapse: StrictBool = Field(False, description="At most one (the best) chunk per article.")
 
 
-class AskRequest(_Strict):
+class AskRequest(RecencyFields):
     question: str = Field(..., min_length=1, pattern=NOT_BLANK,
                           description="A question in natural language, at most NEWSDESK_MAX_QUESTION_CHARS characters.")
     top_k: StrictInt = Field(8, ge=1, le=50, description="Passages retrieved to compose the answer from.")
@@ -128,7 +147,7 @@ class AskRequest(_Strict):
 
     def to_ask(self) -> Ask:
         return Ask(self.question.strip(), self.top_k, self.filters.to_search() if self.filters else None,
-                   self.composer)
+                   self.composer, self.recency, self.as_of_time())
 
 
 class HitOut(BaseModel):
@@ -153,10 +172,13 @@ class HitOut(BaseModel):
 class SearchResponse(BaseModel):
     hits: list[HitOut]
     timings_ms: dict[str, float]
+    recency: str | None = Field(None, description="The half-life applied (None: relevance alone).")
 
     @classmethod
     def from_result(cls, result: SearchResult, total_ms: float) -> SearchResponse:
-        return cls(hits=[HitOut.from_hit(h) for h in result.hits], timings_ms=result.timings_ms | {"total": total_ms})
+        recency = f"{result.recency.total_seconds() / 86400:g}d" if result.recency else None
+        return cls(hits=[HitOut.from_hit(h) for h in result.hits], timings_ms=result.timings_ms | {"total": total_ms},
+                   recency=recency)
 
 
 class CitationOut(BaseModel):

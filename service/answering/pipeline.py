@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from indexer.payload import Hit
@@ -45,6 +46,9 @@ class Ask:
     filters: SearchFilters | None = None
     composer: ComposerName | None = None
     """None: the service's setting (``NEWSDESK_COMPOSER``)."""
+    recency: str | None = None
+    """'off', a half-life ('30d') or None/'auto' (see ``service.retrieval.recency``)."""
+    as_of: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -85,7 +89,8 @@ class QuestionPipeline:
         t0 = time.perf_counter()
         if not ask.question.strip():
             return Retrieved(ask, [], None, t0)
-        result = self.retriever.search(ask.question, limit=ask.top_k, filters=ask.filters)
+        result = self.retriever.search(ask.question, limit=ask.top_k, filters=ask.filters, recency=ask.recency,
+                                       as_of=ask.as_of)
         return Retrieved(ask, result.hits, result.query_vector, t0, dict(result.timings_ms))
 
     def answer(self, got: Retrieved, on_token: TokenSink | None = None) -> Answer:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from qdrant_client import models
@@ -26,6 +26,7 @@ from indexer.sparse import SparseEncoder
 from service.ports import Encoder, PassageStore
 from service.retrieval.fusion import ADAPTIVE_DEPTH, Fused, adaptive_dense_weight, fuse_weighted
 from service.retrieval.memory_index import MemoryIndex
+from service.retrieval.recency import anchored_as_of, apply_recency, resolve_half_life
 from service.settings import FusionMethod, ServiceSettings
 from service.timing import ms_since
 
@@ -53,6 +54,12 @@ class SearchResult:
     hits: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
     query_vector: list[float] | None = None
+    recency: timedelta | None = None
+    """The half-life applied to this search (None: ranked by relevance alone)."""
+
+
+RECENCY_DEPTH = 3
+"""With recency on, this many times ``limit`` candidates are re-ranked (age can lift one from below the cut)."""
 
 
 class Retriever:
@@ -85,14 +92,29 @@ class Retriever:
         collapse: bool = False,
         fusion: FusionMethod | None = None,
         dense_weight: float | None = None,
+        recency: str | None = None,
+        as_of: datetime | None = None,
     ) -> SearchResult:
-        """Top ``limit`` chunks for ``query``; with ``collapse`` at most one (the best) chunk per article."""
+        """Top ``limit`` chunks for ``query``; with ``collapse`` at most one (the best) chunk per article.
+
+        ``recency``: ``"off"``, a half-life such as ``"30d"``, or None/``"auto"`` (on with the default half-life
+        when the question asks for the latest state, off when it states a date; see
+        :mod:`service.retrieval.recency`); ages are measured from the newest relevant candidate, at most
+        ``as_of`` (default: now). Filters still apply.
+        """
+        half_life = resolve_half_life(recency, query)
         try:
-            return self._search(query, limit, mode, filters, collapse, fusion, dense_weight)
+            result = self._search(query, limit * RECENCY_DEPTH if half_life else limit, mode, filters, collapse,
+                                  fusion, dense_weight)
         except Exception:
             if not self._collection_exists():
                 return SearchResult([], {"embed": 0.0, "retrieve": 0.0})
             raise
+        if half_life:
+            result.hits = by_recency(result.hits, half_life, as_of or datetime.now(UTC))
+            result.recency = half_life
+        result.hits = result.hits[:limit]
+        return result
 
     def _collection_exists(self) -> bool:
         try:
@@ -195,6 +217,16 @@ class Retriever:
                 hit.dense_score = f.dense_score
                 hits.append(hit)
         return hits
+
+
+def by_recency(hits: list[Hit], half_life: timedelta, as_of: datetime) -> list[Hit]:
+    """The hits re-scored by age (``score * (1 - w + w * decay)``) and re-sorted, best first."""
+    scores = [h.score for h in hits]
+    dates = [h.published_at for h in hits]
+    anchor = anchored_as_of(scores, dates, as_of)
+    for h, score in zip(hits, apply_recency(scores, dates, anchor, half_life), strict=True):
+        h.score = score
+    return sorted(hits, key=lambda h: h.score, reverse=True)
 
 
 def collapse_by_document(hits: list[Hit]) -> list[Hit]:

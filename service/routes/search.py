@@ -25,6 +25,6 @@ class SearchController(Controller):
         t0 = time.perf_counter()
         filters = data.filters.to_search() if data.filters else None
         result = retriever.search(data.query.strip(), limit=data.limit, mode=data.mode, filters=filters,
-                                  collapse=data.collapse)
+                                  collapse=data.collapse, recency=data.recency, as_of=data.as_of_time())
         observe_search(result.timings_ms)
         return SearchResponse.from_result(result, ms_since(t0))

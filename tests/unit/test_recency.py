@@ -1,30 +1,20 @@
-"""Recency: half-life parsing, the question's intent, the decay arithmetic, and its Qdrant formula twin.
-
-The formula is checked against the in-memory arithmetic twice: in qdrant-client's local mode (always) and on a
-real Qdrant server (skipped where the test binary is missing), on past, future and undated points.
-"""
+"""Recency: half-life parsing, the question's intent, the decay arithmetic and the anchor date (pure functions)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from qdrant_client import QdrantClient, models
 
-from service.retrieval_recency import (
+from service.retrieval.recency import (
     MISSING_DATE_DECAY,
     anchored_as_of,
     apply_recency,
     decay,
     parse_half_life,
-    qdrant_formula,
     recency_intent,
     resolve_half_life,
 )
-from tests.qdrant_server import qdrant_server_url  # noqa: F401  (session fixture)
 
 AS_OF = datetime(2024, 2, 7, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -120,7 +110,7 @@ def test_apply_recency_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match="weight"):
         apply_recency([1.0], [None], AS_OF, DAY, weight=1.5)
     with pytest.raises(ValueError, match="weight"):
-        qdrant_formula(AS_OF, DAY, weight=-0.1)
+        apply_recency([1.0], [None], AS_OF, DAY, weight=-0.1)
 
 
 def test_anchored_as_of_measures_age_from_the_newest_relevant_candidate() -> None:
@@ -150,64 +140,3 @@ DATES: list[str | None] = [
     "2025-06-01T00:00:00Z",  # after as_of
     None,                    # undated (key absent)
 ]
-
-
-def _fill(client: QdrantClient, name: str, server: bool = False) -> None:
-    """One point per date. On a server also the payloads the indexer may really write: an explicit null date
-    (qdrant-client's local mode rejects those in formulas, a server applies the default) and an unreadable one.
-    """
-    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.COSINE))
-    payloads: list[dict[str, Any]] = [{} if d is None else {"published_at": d} for d in DATES]
-    if server:  # local mode warns that payload indexes do nothing
-        client.create_payload_index(name, "published_at", models.PayloadSchemaType.DATETIME, wait=True)
-        payloads += [{"published_at": None}, {"published_at": "not a date"}]
-    points = [models.PointStruct(id=str(uuid.uuid4()), vector=[1.0, 0.1 * (i + 1)], payload={"i": i, **p})
-              for i, p in enumerate(payloads)]
-    client.upsert(name, points=points, wait=True)
-
-
-def _assert_formula_matches(client: QdrantClient, name: str, weight: float, half_life: timedelta) -> None:
-    query = [1.0, 0.2]
-    plain = client.query_points(name, query=query, limit=10, with_payload=True).points
-    assert len(plain) >= len(DATES)
-    scores = [p.score for p in plain]
-    dates = [(p.payload or {}).get("published_at") for p in plain]
-    expected = dict(zip([str(p.id) for p in plain], apply_recency(scores, dates, AS_OF, half_life, weight),
-                        strict=True))
-    got = client.query_points(
-        name, prefetch=models.Prefetch(query=query, limit=10), query=qdrant_formula(AS_OF, half_life, weight),
-        limit=10,
-    ).points
-    assert {str(p.id) for p in got} == set(expected)
-    for p in got:
-        assert p.score == pytest.approx(expected[str(p.id)], rel=1e-4, abs=1e-6), (p.payload, p.score)
-    ranked = sorted(expected, key=lambda k: expected[k], reverse=True)
-    assert [str(p.id) for p in got] == ranked
-
-
-@pytest.mark.parametrize("weight", [0.0, 0.5, 1.0])
-def test_formula_matches_in_local_mode(weight: float) -> None:
-    client = QdrantClient(":memory:")
-    _fill(client, "recency")
-    _assert_formula_matches(client, "recency", weight, timedelta(days=30))
-    _assert_formula_matches(client, "recency", weight, timedelta(hours=12))
-
-
-@pytest.fixture
-def server_client(qdrant_server_url: str) -> Iterator[tuple[QdrantClient, str]]:  # noqa: F811
-    client = QdrantClient(url=qdrant_server_url, check_compatibility=False)
-    name = f"recency-{uuid.uuid4().hex[:8]}"
-    try:
-        yield client, name
-    finally:
-        client.delete_collection(name)
-        client.close()
-
-
-@pytest.mark.server
-@pytest.mark.parametrize("weight", [0.5, 1.0])
-def test_formula_matches_on_a_qdrant_server(server_client: tuple[QdrantClient, str], weight: float) -> None:
-    client, name = server_client
-    _fill(client, name, server=True)
-    _assert_formula_matches(client, name, weight, timedelta(days=30))
-    _assert_formula_matches(client, name, weight, timedelta(days=400))

@@ -1,4 +1,4 @@
-"""Recency-aware ranking: decay relevance by article age, with the same arithmetic in memory and in Qdrant.
+"""Recency-aware ranking: decay relevance by article age, applied to the fused candidates on every path.
 
 A hit's score becomes ``score * (1 - weight + weight * decay)`` with ``decay = 0.5 ** (age / half_life)``:
 
@@ -9,10 +9,10 @@ A hit's score becomes ``score * (1 - weight + weight * decay)`` with ``decay = 0
 * an article without a date is taken as exactly one half-life old: decay :data:`MISSING_DATE_DECAY` (0.5).
   Undated articles are neither buried (0) nor promoted over fresh news (1).
 
-:func:`qdrant_formula` builds the same expression for Qdrant's Query API (``FormulaQuery`` over a prefetch,
-``exp_decay`` on the ``published_at`` datetime payload), so a server query and the embedded in-memory path
-rank alike; :func:`apply_recency` is the in-memory side. Scores are assumed non-negative (a negative score is
-moved towards zero by the factor, i.e. up, as it is in Qdrant too).
+The retriever applies :func:`apply_recency` to the fused candidates, in memory and on a server alike: the
+default fusion (adaptive) runs in Python on both paths, so the candidates and their dates are already at hand,
+and one arithmetic serves every store (a Qdrant ``FormulaQuery`` would repeat the search to rescore the same
+points). Scores are assumed non-negative.
 
 :func:`anchored_as_of` measures age from the newest relevant candidate instead of from now; without it a
 short half-life cannot tell apart two articles that are both much older than it.
@@ -27,9 +27,6 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from qdrant_client import models
-
-PAYLOAD_KEY = "published_at"
 DEFAULT_HALF_LIFE = "30d"
 """Half-life used when the question asks for the latest state and the request leaves ``recency`` unset."""
 DEFAULT_WEIGHT = 0.5
@@ -169,7 +166,6 @@ def anchored_as_of(
     2023 and 2024 Mali pieces score 0.499 and 0.480 at 30 days). Measuring age from the newest relevant
     candidate makes the newest answer-bearing article decay 1.0 and the others relative to it; irrelevant
     fresh articles below ``share`` do not move the anchor. ``as_of`` itself when no relevant candidate is dated.
-    The server path needs the candidates first (one query), then the formula with this date as ``as_of``.
     """
     if len(scores) != len(dates):
         raise ValueError(f"{len(scores)} scores but {len(dates)} dates")
@@ -180,46 +176,3 @@ def anchored_as_of(
     relevant = [parse_date(d) for s, d in zip(scores, dates, strict=True) if s >= share * best]
     dated = [d for d in relevant if d is not None and d <= limit]
     return max(dated) if dated else limit
-
-
-def qdrant_formula(
-    as_of: datetime,
-    half_life: timedelta,
-    weight: float = DEFAULT_WEIGHT,
-    key: str = PAYLOAD_KEY,
-) -> models.FormulaQuery:
-    """Qdrant's equivalent of :func:`apply_recency`, to rescore a prefetch: ``query=qdrant_formula(...)``.
-
-    ``$score * (1 - w + w * d)`` where ``d = exp_decay + future * (1 - exp_decay)``: Qdrant's ``exp_decay``
-    with midpoint 0.5 and scale = half-life (seconds) is ``0.5 ** (|x - as_of| / half_life)``, symmetric in
-    time, so a condition term (1 when the article is dated after ``as_of``) lifts future dates to 1.0. An
-    undated point takes the default date ``as_of - half_life``, hence ``d = 0.5`` = MISSING_DATE_DECAY.
-    Needs the datetime payload index on ``key`` on a server (the indexer creates it) for the condition.
-    """
-    if half_life <= timedelta(0):
-        raise ValueError("half_life must be positive")
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"weight must be within 0..1, got {weight}")
-    now = _utc(as_of)
-    exp_decay = models.ExpDecayExpression(exp_decay=models.DecayParamsExpression(
-        x=models.DatetimeKeyExpression(datetime_key=key),
-        target=models.DatetimeExpression(datetime=_rfc3339(now)),
-        scale=half_life.total_seconds(),
-        midpoint=0.5,
-    ))
-    future = models.FieldCondition(key=key, range=models.DatetimeRange(gt=now))
-    decayed = models.SumExpression(sum=[
-        exp_decay,
-        models.MultExpression(mult=[future, models.SumExpression(sum=[
-            1.0, models.NegExpression(neg=exp_decay),
-        ])]),
-    ])
-    factor = models.SumExpression(sum=[1.0 - weight, models.MultExpression(mult=[weight, decayed])])
-    return models.FormulaQuery(
-        formula=models.MultExpression(mult=["$score", factor]),
-        defaults={key: _rfc3339(now - half_life)},
-    )
-
-
-def _rfc3339(value: datetime) -> str:
-    return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
