@@ -1,0 +1,1 @@
+"""Answer composition: question analysis and the extractive composer's building blocks."""

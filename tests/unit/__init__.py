@@ -1,0 +1,1 @@
+"""Unit tests of pure modules (no model, no store, no server)."""
