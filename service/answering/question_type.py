@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 import Stemmer
 
@@ -251,8 +252,7 @@ _TERM_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
 # --- tokens ---------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     start: int
     end: int
     text: str
@@ -284,6 +284,7 @@ def _tokens(sentence: str) -> tuple[_Token, ...]:
                  for (a, b, t), w in zip(spans, lowered, strict=True))
 
 
+@lru_cache(maxsize=8192)
 def _term_set(text: str) -> frozenset[str]:
     words = [w.replace("’", "'").lower().removesuffix("'s") for w in _TERM_WORD.findall(text)]
     return frozenset(_STEMMER.stemWords([w for w in words if w not in STOPWORDS and len(w) < 40]))
@@ -300,9 +301,9 @@ def _matches(stem: str, q: QuestionInfo) -> bool:
     """A sentence token is one of the question's terms, or a short derived form either way (Mali/Malian)."""
     if not stem:
         return False
-    if stem in q.terms or stem in q.term_prefixes:
-        return True
-    return any(stem[:k] in q.terms for k in range(max(4, len(stem) - 3), len(stem)))
+    terms_, n = q.terms, len(stem)
+    return (stem in terms_ or stem in q.term_prefixes or (n >= 5 and stem[:-1] in terms_)
+            or (n >= 6 and stem[:-2] in terms_) or (n >= 7 and stem[:-3] in terms_))
 
 
 # --- classification ---------------------------------------------------------------------------------------------
@@ -902,10 +903,15 @@ def _focus_hit(sentence: str, span: Span, q: QuestionInfo, toks: tuple[_Token, .
     return any(s in q.focus for s in after + before if s)
 
 
-def _scored(question: str, sentence: str, kind: AnswerType | None = None,
-            finder: Finder | None = None) -> list[tuple[float, Span]]:
+@lru_cache(maxsize=4096)
+def _scored_default(question: str, sentence: str) -> tuple[tuple[float, Span], ...]:
+    """``_scored`` with the pattern finder, cached: the composer asks ``type_match`` and ``answer_span``."""
+    return tuple(_scored(question, sentence))
+
+
+def _scored(question: str, sentence: str, finder: Finder | None = None) -> list[tuple[float, Span]]:
     q = analyse(question)
-    kind = kind or q.kind
+    kind = q.kind
     spans = finder(sentence, kind) if finder else _candidates(sentence, kind)
     if not spans:
         return []
@@ -956,7 +962,7 @@ def answer_span(question: str, sentence: str, finder: Finder | None = None) -> t
     weight, nearness to the question's terms and adjacency to its counted noun decide, then the earlier one.
     ``finder`` replaces ``find_candidates`` (the bench plugs spaCy in here).
     """
-    scored = _scored(question, sentence, finder=finder)
+    scored = _scored(question, sentence, finder) if finder else _scored_default(question, sentence)
     if not scored:
         return None
     _, best = max(scored, key=lambda x: (x[0], -x[1].start))
@@ -972,13 +978,13 @@ def type_match(question: str, sentence: str, finder: Finder | None = None) -> fl
     kind = analyse(question).kind
     if kind in (AnswerType.OTHER, AnswerType.YESNO):
         return NEUTRAL
-    scored = _scored(question, sentence, finder=finder)
+    scored = _scored(question, sentence, finder) if finder else _scored_default(question, sentence)
     return max((s for s, _ in scored), default=0.0)
 
 
 def clear_caches() -> None:
     """Empty the per-question and per-sentence caches (for benchmarks that time cold calls)."""
-    for fn in (analyse, _tokens, _names, _quantities, _candidates):
+    for fn in (analyse, _tokens, _names, _quantities, _candidates, _term_set, _scored_default):
         fn.cache_clear()
 
 
