@@ -2,8 +2,8 @@
 
 The extractive composer ranks whole sentences; without this it often quotes an article's lead ("... is
 erupting for the first time in nearly 40 years") instead of the sentence with the asked-for fact ("It last
-erupted in 1984."). Four pure functions, all cached and fast (tens of microseconds per call, see
-``bench/question_types.py``):
+erupted in 1984."). Pure functions, cached per question and per sentence, and fast (see
+``bench/question_types.py`` for microseconds per call):
 
 - ``classify(question)``: the ``AnswerType`` asked for, from the wh-phrase and its head noun ("when", "how
   many", "which company", "in which country", "who", "why", ...);
@@ -16,10 +16,13 @@ erupted in 1984."). Four pure functions, all cached and fast (tens of microsecon
   next to its counted noun ("how many *seasons*"); ``None`` if there is none;
 - ``type_match(question, sentence)``: that candidate's score in [0, 1], a feature for the composer's sentence
   score (``TYPE_WEIGHT`` is the weight measured for it); ``NEUTRAL`` for types without a detector
-  (other, yes/no), so such questions rank as before.
+  (other, yes/no), so such questions rank as before;
+- ``first_with_answer(question, ranked)``: the first sentence of a ranking that holds a candidate, for a
+  composer that adds it when its best sentence holds none.
 
 spaCy's small English pipeline was measured as the alternative finder (``bench/question_types.py --spacy``)
-and is not used: see the bench for the numbers.
+and is not used: about 25x the CPU per question for a ranking gain that is not significant and worse
+answer spans (numbers in the bench's results and the branch report).
 """
 
 from __future__ import annotations
@@ -61,8 +64,8 @@ ENTITY_TYPES = frozenset({AnswerType.PERSON, AnswerType.ORGANISATION, AnswerType
 NEUTRAL = 0.5
 """``type_match`` for question types without a candidate detector (other, yes/no): no evidence either way."""
 TYPE_WEIGHT = 0.5
-"""Weight of ``type_match`` next to a [0, 1] term-coverage score that gave the best sentence ranking in
-``bench/question_types.py`` (the composer's LEXICAL_W is 0.35, so about 0.2 there)."""
+"""Weight of ``type_match`` next to a [0, 1] question-term coverage score: ``bench/question_types.py`` sweeps
+0.1-1.0 and ranking plateaus from 0.5 on. In the composer's units (LEXICAL_W = 0.35) that is about 0.18."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,18 @@ _PLACES = _alternatives(
     "Manhattan|Brooklyn|Hollywood|Silicon Valley|Wall Street"
 )
 """Countries, US states, regions and large or newsworthy cities: a capitalised span equal to one is a place."""
+_DEMONYMS = _words(
+    "american british chinese russian ukrainian french german italian spanish japanese korean indian israeli "
+    "palestinian iranian iraqi syrian afghan pakistani mexican canadian australian brazilian african european "
+    "asian arab arabic turkish greek polish dutch swedish norwegian danish finnish irish scottish welsh english "
+    "saudi egyptian nigerian kenyan malian chilean argentine argentinian colombian venezuelan cuban haitian "
+    "filipino vietnamese thai indonesian taiwanese belarusian georgian hungarian romanian serbian portuguese "
+    "swiss austrian belgian czech lebanese jordanian yemeni libyan sudanese ethiopian somali moroccan "
+    "algerian tunisian peruvian hispanic latino latina jewish muslim catholic hindu sikh buddhist western "
+    "eastern northern southern central north south east west republican republicans democratic democrat "
+    "democrats conservative conservatives labour liberal liberals tory tories gop new zealand kiwi"
+)
+"""Nationality and party words: "British", "West African", "Republicans" name no person, company or place."""
 _PLACE_PREPOSITIONS = _words("in at from to near across throughout outside inside into of toward towards via")
 _REPORTING_VERBS = _words("said says told wrote added announced tweeted posted explained argued claimed")
 _SENTENCE_STARTERS = _words(
@@ -761,7 +776,11 @@ def _names(sentence: str) -> tuple[_Name, ...]:
         prev2 = toks[k - 2].text.lower() if k > 1 else ""
         after = sentence[end : end + 40]
         person = org = place = 0.4
-        if text.lower().strip(".") in _PLACES or (len(run) > 1 and " ".join(words[-2:]) in _PLACES
+        if all(w.removesuffix("s") in _DEMONYMS or w in _DEMONYMS for w in words) and " ".join(
+            words
+        ) not in _PLACES:
+            person = org = place = 0.1  # "the British designer", "South Koreans"
+        elif text.lower().strip(".") in _PLACES or (len(run) > 1 and " ".join(words[-2:]) in _PLACES
                                                  and words[0] in ("the", "northern", "southern", "eastern",
                                                                   "western", "central")):
             place, person, org = 1.0, 0.1, 0.2
@@ -912,7 +931,11 @@ def _scored_default(question: str, sentence: str) -> tuple[tuple[float, Span], .
 def _scored(question: str, sentence: str, finder: Finder | None = None) -> list[tuple[float, Span]]:
     q = analyse(question)
     kind = q.kind
-    spans = finder(sentence, kind) if finder else _candidates(sentence, kind)
+    find = finder or _candidates
+    spans = list(find(sentence, kind))
+    if kind is AnswerType.LIST and q.name_kind is not None:
+        # "which two countries ...": a sentence naming one of them still holds part of the answer
+        spans += [Span(c.start, c.end, c.kind, 0.7 * c.weight, c.tag) for c in find(sentence, q.name_kind)]
     if not spans:
         return []
     toks = _tokens(sentence)

@@ -128,6 +128,8 @@ def test_names_are_typed_by_light_cues() -> None:
     # a place is no person, a company no place; "Monday" is no name at all
     assert person.get("Paris", 0.0) < 0.3 and place.get("Apple Inc.", 0.0) < 0.3
     assert "Monday" not in person | org | place
+    # nationality words name nobody
+    assert texts("Fans paid tribute to the British designer in London.", AnswerType.PERSON) == []
     # an unknown capitalised name after "in" leans to a place
     s2 = "The festival was held in Sutamarchan."
     assert texts(s2, AnswerType.PLACE) == ["Sutamarchan"]
@@ -186,3 +188,11 @@ def test_type_match_is_a_bounded_feature() -> None:
             assert 0.0 <= type_match(q, s) <= 1.0
     assert first_with_answer("What did Biden promise?", VOLCANO) is None
     assert first_with_answer(VOLCANO_Q, [VOLCANO[0]]) is None
+
+
+def test_lists_take_the_coordination_or_one_of_its_items() -> None:
+    q = "Which two countries are hosting the 2023 Gay Games?"
+    assert span_text(q, "The 2023 Gay Games will be hosted by Hong Kong and Mexico, organisers said.") == (
+        "Hong Kong and Mexico"
+    )
+    assert span_text(q, "Guadalajara in Mexico will also host events of the Gay Games.") == "Mexico"
