@@ -1,7 +1,8 @@
-"""``python -m indexer``: ingest, delete, stats, reset.
+"""``python -m indexer``: ingest, rebuild, delete, stats, reset.
 
-Exit codes: 0 all good; 1 the command failed (nothing or only part was done, the message says why);
-2 bad command line; 3 the ingest finished but some input was skipped (each one listed on stderr).
+Exit codes: 0 all good; 1 the command failed (nothing or only part was done, the message says why; for
+``rebuild``: the new collection failed verification and the alias was left alone); 2 bad command line; 3 the
+ingest (or rebuild) finished but some input was skipped (each one listed on stderr).
 
 ``ingest`` looks for its input before it opens the store or loads the model, so that a mistyped path fails in
 a fraction of a second. Progress goes to stderr: a bar on a terminal, and otherwise (a log file, CI, a pipe)
@@ -45,6 +46,26 @@ def build_parser() -> argparse.ArgumentParser:
                         help="when stderr is not a terminal, print a progress line this often (default 10)")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    rebuild = sub.add_parser(
+        "rebuild", help="build a new collection aside from PATHs, verify it, then switch the alias to it atomically",
+        description="Index PATHs into a new collection <NEWSDESK_COLLECTION>__<UTC timestamp> with the current "
+        "settings, verify it (document and chunk counts, sample queries), then point the alias "
+        "NEWSDESK_COLLECTION at it in one atomic operation. The previous collection is kept unless --drop-old.",
+    )
+    rebuild.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    rebuild.add_argument("--drop-old", action="store_true",
+                         help="after the switch, drop the previous collection and older rebuilds no alias uses")
+    rebuild.add_argument("--verify-query", action="append", default=[], metavar="TEXT",
+                         help="a query that must return hits from the new collection (repeatable); three "
+                         "queries made from ingested titles are always checked")
+    rebuild.add_argument("--keep-failed", action="store_true",
+                         help="keep a collection that failed verification (for inspection) instead of dropping it")
+    rebuild.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
+    rebuild.add_argument("--progress-interval", type=float, default=10.0, metavar="SECONDS",
+                         help="when stderr is not a terminal, print a progress line this often (default 10)")
+    rebuild.add_argument("--json", action="store_true", help="print the result as JSON")
+    rebuild.set_defaults(prune=False)
+
     delete = sub.add_parser("delete", help="remove documents by id")
     delete.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
 
@@ -70,17 +91,20 @@ def main(argv: list[str] | None = None) -> int:
         answer = input(f"Drop collection {settings.collection!r} at {settings.location()}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             return EXIT_OK
-    if args.command == "ingest":
+    if args.command in ("ingest", "rebuild"):
         early = _check_ingest_input(args)
         if early is not None:
             return early
     # heavy imports (the Qdrant client alone takes seconds) only once there is something to do
     from indexer.collection import CollectionMismatchError, StoreLockedError
     from indexer.embedding import EmbeddingError
+    from indexer.rebuild import RebuildError
 
     try:
+        if args.command == "rebuild":
+            return _rebuild(args, settings)
         return _run(args, settings)
-    except (StoreLockedError, CollectionMismatchError, EmbeddingError) as exc:
+    except (StoreLockedError, CollectionMismatchError, EmbeddingError, RebuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -246,6 +270,49 @@ def _ingest(indexer: object, args: argparse.Namespace) -> int:
             f"written in {summary['seconds']} s ({summary['docs_per_s']} docs/s, {summary['chunks_per_s']} chunks/s)"
         )
     return EXIT_SKIPPED if report.skipped else EXIT_OK
+
+
+def _rebuild(args: argparse.Namespace, settings: IndexerSettings) -> int:
+    from indexer.rebuild import rebuild
+
+    progress = Progress(getattr(args, "expected_docs", None), interactive=sys.stderr.isatty(),
+                        interval=args.progress_interval, enabled=not args.no_progress)
+    try:
+        result = rebuild(settings, args.paths, verify_queries=args.verify_query, drop_old=args.drop_old,
+                         keep_failed=args.keep_failed, progress=progress,
+                         say=lambda message: print(message, file=sys.stderr, flush=True))
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"\ninterrupted: the alias {settings.collection!r} was not touched"
+              + ("" if args.keep_failed else "; the half-built collection was dropped"), file=sys.stderr)
+        return 130
+    progress.close()
+    for line in result.skipped:
+        print(f"skipped {line}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    v, summary = result.verification, result.ingest
+    if not result.swapped:
+        print(f"verification failed: {'; '.join(v.problems)}", file=sys.stderr)
+        print(f"alias {result.alias!r} untouched; {result.collection} "
+              + ("kept for inspection" if result.kept_failed else "dropped (--keep-failed keeps it)"), file=sys.stderr)
+        return EXIT_FAILED
+    if not args.json:
+        titles = sum(1 for q in v.queries if q.kind == "title")
+        print(f"built {result.collection}: {v.documents} documents, {v.chunks} chunks in {summary['seconds']} s")
+        print(f"verified: counts as ingested, no incomplete document, {len(v.queries)} queries answered "
+              f"({titles} from titles)")
+        was = ("replaced the real collection of that name: one-time migration to an alias" if result.migrated
+               else f"was {result.previous}" if result.previous else "new alias")
+        print(f"alias {result.alias} -> {result.collection} ({was}; switched in {result.switch_ms:.1f} ms)")
+        if result.missing:
+            print(f"note: {len(result.missing)} documents of {result.previous} are not in the new collection "
+                  f"(e.g. {', '.join(result.missing[:3])}; added through the API?)")
+        for name in result.dropped:
+            print(f"dropped {name}")
+        if result.kept:
+            print(f"kept {', '.join(result.kept)} (drop with --drop-old on the next rebuild)")
+    return EXIT_SKIPPED if result.skipped else EXIT_OK
 
 
 def _format_stats(stats: dict[str, object]) -> str:

@@ -9,6 +9,11 @@ local mode: plain Python structures and one SQLite connection, one process at a 
 store's lock, because Litestar runs handlers in a thread pool; a server client is thread-safe and takes no lock.
 The store counts its own writes (``generation``), so in-process caches of the collection (the service's
 in-memory index) know when to rebuild; in embedded mode no other process can write meanwhile.
+
+The name a Store is given may be a Qdrant *alias* (``python -m indexer rebuild`` makes the configured name an
+alias of ``<name>__<timestamp>``): reads and writes through an alias reach its collection, and
+``collection_exists`` is true for it, in embedded mode as on a server. Only dropping needs the real name
+(``delete_collection`` of an alias deletes nothing), so :meth:`Store.drop` resolves it first.
 """
 
 from __future__ import annotations
@@ -124,12 +129,54 @@ class Store:
                 self.client.create_payload_index(self.collection, name, models.PayloadSchemaType.INTEGER, wait=True)
 
     def drop(self) -> bool:
+        """Delete the collection (through an alias: the collection it points at, which takes the alias along)."""
         with self._lock:
-            if not self.client.collection_exists(self.collection):
+            target = self.resolve()
+            if target is None:
                 return False
-            self.client.delete_collection(self.collection)
+            self.client.delete_collection(target)
             self.generation += 1
             return True
+
+    # --- aliases (zero-downtime rebuild: indexer/rebuild.py) ---------------------------------------------------
+    def aliases(self) -> dict[str, str]:
+        """Every alias in this Qdrant location: alias name -> collection name."""
+        with self._lock:
+            return {a.alias_name: a.collection_name for a in self.client.get_aliases().aliases}
+
+    def collection_names(self) -> list[str]:
+        """The real collections (not aliases) in this Qdrant location."""
+        with self._lock:
+            return sorted(c.name for c in self.client.get_collections().collections)
+
+    def resolve(self) -> str | None:
+        """The real collection behind this store's name: the alias target, the name itself, or None."""
+        with self._lock:
+            target = self.aliases().get(self.collection)
+            if target is not None:
+                return target
+            return self.collection if self.client.collection_exists(self.collection) else None
+
+    def point_alias(self, target: str, replace_collection: bool = False) -> None:
+        """Make this store's name an alias of ``target`` in one atomic alias operation (delete + create).
+
+        If the name is a real collection (a store made before aliases), Qdrant cannot rename it and an alias may
+        not shadow a collection, so ``replace_collection=True`` deletes it and creates the alias right after:
+        between the two calls (milliseconds) the name resolves to nothing. Without the flag that case raises.
+        """
+        create = models.CreateAliasOperation(
+            create_alias=models.CreateAlias(collection_name=target, alias_name=self.collection))
+        delete = models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.collection))
+        with self._lock:
+            if self.collection not in self.aliases() and self.client.collection_exists(self.collection):
+                if not replace_collection:
+                    raise ValueError(f"{self.collection!r} is a collection, not an alias; pointing it elsewhere "
+                                     "deletes it (replace_collection=True)")
+                self.client.delete_collection(self.collection)
+                self.client.update_collection_aliases(change_aliases_operations=[create])
+            else:
+                self.client.update_collection_aliases(change_aliases_operations=[delete, create])
+            self.generation += 1
 
     def config(self) -> dict[str, Any]:
         with self._lock:
@@ -138,6 +185,7 @@ class Store:
         dense = vectors[DENSE] if isinstance(vectors, dict) and DENSE in vectors else None
         return {
             "name": self.collection,
+            "points_to": self.resolve(),  # the real collection: differs from the name when it is an alias
             "status": str(info.status.value if hasattr(info.status, "value") else info.status),
             "dense": {"size": dense.size, "distance": str(dense.distance.value)} if dense else {},
             "sparse": {SPARSE: {"modifier": "idf"}},
