@@ -41,8 +41,8 @@ def test_parse_half_life_rejects_what_it_cannot_read(text: str) -> None:
         ("What is the latest on Russia and Mali?", True),
         ("Who currently leads Mali?", True),
         ("Are Wagner fighters still in Mali?", True),
-        ("What happened in Bamako this week?", True),
-        ("Any recent grain deliveries to Mali?", True),
+        ("What happened in Bamako this week?", None),  # dates an event, not a state: off (see _RECENT)
+        ("Any recent grain deliveries to Mali?", None),
         ("What is Mali's army doing now?", True),
         ("What did Russia promise Mali in 2023?", False),
         ("What did Lavrov say in February?", False),
