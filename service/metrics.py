@@ -21,13 +21,22 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
-from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 from indexer.pipeline import IngestReport
 
 log = logging.getLogger("newsdesk.service")
 
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+"""The media type of :func:`render`'s text."""
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
 

@@ -7,7 +7,6 @@ import pytest
 
 from tests.service.conftest import API_KEY
 
-
 CHAT = {"model": "newsdesk", "messages": [{"role": "user", "content": "What reopened?"}]}
 V1_OPERATIONS: list[tuple[str, str, object]] = [
     ("POST", "/v1/search", {"query": "x"}), ("GET", "/v1/stats", None), ("POST", "/v1/ask", {"question": "x"}),
