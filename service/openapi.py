@@ -60,6 +60,9 @@ _RECORDS_TEXT = (
     "its reason and the others are indexed; when none can be, the answer is a 400 with every record's result."
 )
 
+_RECORD_EXAMPLE = {"id": "ferry-1", "title": "Night ferry resumes", "source": "Desk", "published_at": "2026-06-01",
+                   "url": "https://example.org/ferry-1", "text": "The night ferry to Vesterholm resumed service on "
+                   "Monday after repairs to its hull."}
 _ASK_EVENTS = {
     "type": "object", "required": ["event", "data"],
     "description": "One Server-Sent Event; `data` is one JSON object: `sources` {passages: [hit ...]}, `token` "
@@ -170,3 +173,4 @@ def _apply_limits(schemas: dict[str, Any], paths: dict[str, Any], settings: Serv
                  "description": "Records; any item that is not a valid record is reported skipped."},
             ],
         }
+        content["example"] = [_RECORD_EXAMPLE]
