@@ -26,6 +26,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.routes import HTTPRoute
 from litestar.types import ControllerRouterHandler, Message, Receive, Send
 
 from indexer.embedding import Embedder
@@ -57,6 +58,8 @@ class ServiceApp(Litestar):
     from a well-formed ``X-Request-ID`` or made up, echoed in the response and set for every log line of the
     request), one JSON access-log line, and the request's count and latency in the metrics."""
 
+    _allowed: dict[str, str] | None = None
+
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:  # type: ignore[override]
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -72,7 +75,10 @@ class ServiceApp(Litestar):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                if scope["method"] == "OPTIONS" and status == 204:
+                    headers = self._allow_header(scope, headers)
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -86,6 +92,19 @@ class ServiceApp(Litestar):
                        "duration_ms": round(seconds * 1000, 2), "request_id": rid},
             )
             REQUEST_ID.reset(token)
+
+
+    def _allow_header(self, scope: Any, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """``Allow`` of an OPTIONS answer listing every method of the route. (Litestar 2.25's automatic OPTIONS
+        handler lists only the methods of the first handler registered for a path, e.g. GET but not DELETE of
+        /v1/documents/{doc_id}, or GET but not HEAD of /health.)"""
+        if self._allowed is None:
+            self._allowed = {route.path_format: ", ".join(sorted(route.methods))
+                             for route in self.routes if isinstance(route, HTTPRoute)}
+        allowed = self._allowed.get(scope.get("path_template", ""))
+        if allowed is None or not any(name.lower() == b"allow" for name, _ in headers):
+            return headers
+        return [(n, v) for n, v in headers if n.lower() != b"allow"] + [(b"allow", allowed.encode())]
 
 
 def create_app(

@@ -87,12 +87,6 @@ class UnsupportedMediaType(HTTPException):
     status_code = 415
 
 
-class TooLarge(HTTPException):
-    """413 for a limit other than the body size (records per request)."""
-
-    status_code = 413
-
-
 # --- guards ---------------------------------------------------------------------------------------------------
 def _settings(connection: ASGIConnection[Any, Any, Any, Any]) -> ServiceSettings:
     return connection.app.state.settings  # type: ignore[no-any-return]
@@ -147,8 +141,10 @@ async def require_json(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
 
 
 def check_batch_size(count: int, settings: ServiceSettings) -> None:
+    """A 400 (the schema's ``maxItems``, like any other schema violation) for a batch over the limit."""
     if count > settings.max_records:
-        raise TooLarge(f"{count} records in one request; at most {settings.max_records} (NEWSDESK_MAX_RECORDS)")
+        raise FieldError("body", f"{count} records in one request; at most {settings.max_records} "
+                         "(NEWSDESK_MAX_RECORDS)")
 
 
 # --- rate limit -----------------------------------------------------------------------------------------------

@@ -36,8 +36,7 @@ from indexer.pipeline import IngestReport
 log = logging.getLogger("newsdesk.service")
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-"""The media type of ``GET /metrics``."""
-
+"""The media type of :func:`render`'s text."""
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
 

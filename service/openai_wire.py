@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.chunking import get_encoding
 from service.answering import Answer, Ask
-from service.schemas import AskResponse, CitationOut, Filters, RecencyFields, StrictBool, StrictInt
+from service.schemas import NOT_BLANK, AskResponse, CitationOut, Filters, RecencyFields, StrictBool, StrictInt
 from service.settings import ComposerName
 
 MODEL_ID = "newsdesk"
@@ -42,8 +42,19 @@ class ChatMessage(BaseModel):
         if isinstance(self.content, str):
             return self.content.strip()
         if isinstance(self.content, list):  # content parts: keep the text ones
-            return " ".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text").strip()
+            return " ".join(p["text"] for p in self.content
+                            if p.get("type") == "text" and isinstance(p.get("text"), str)).strip()
         return ""
+
+
+_TEXT: dict[str, Any] = {"type": "string", "pattern": NOT_BLANK}
+_USER_TURN: dict[str, Any] = {
+    "type": "object", "required": ["role", "content"],
+    "properties": {"role": {"const": "user"}, "content": {"anyOf": [_TEXT, {
+        "type": "array", "contains": {"type": "object", "required": ["type", "text"],
+                                      "properties": {"type": {"const": "text"}, "text": _TEXT}}}]}},
+}
+"""JSON Schema of a message the service can take a question from (``ChatMessage.text()`` is not blank)."""
 
 
 class StreamOptions(BaseModel):
@@ -54,7 +65,10 @@ class StreamOptions(BaseModel):
 class ChatCompletionRequest(RecencyFields):
     model_config = ConfigDict(extra="allow")  # OpenAI clients send many sampling fields; all are ignored
     model: str = MODEL_ID
-    messages: list[ChatMessage] = Field(..., min_length=1)
+    messages: list[ChatMessage] = Field(..., min_length=1, json_schema_extra={"contains": _USER_TURN},
+                                        description="At least one user message with text; the question is the "
+                                        "last one (joined to the one before when it is a short follow-up), at "
+                                        "most NEWSDESK_MAX_QUESTION_CHARS characters.")
     stream: StrictBool = Field(False, description="Answer as a stream of chunks (text/event-stream).")
     stream_options: StreamOptions | None = None
     top_k: StrictInt = Field(8, ge=1, le=50, description="Newsdesk extension: passages retrieved.")

@@ -8,9 +8,12 @@ cannot know, for the settings the app was built with:
 * the real error body (:class:`service.errors.ErrorBody`) for every error status an operation can answer with:
   400 (body or parameters), 401/403 (keys configured), 404 (named resources), 413 and 415 (JSON bodies), 429 (a
   rate limit configured), 503 (the store is unreachable or the service is starting);
-* ``text/event-stream`` for the streamed chat completion (``/v1/ask``'s is declared by its handler);
-* the limits that come from settings: ``maxLength`` of a query or question, ``minItems``/``maxItems`` of a
-  documents batch.
+* ``text/event-stream`` for the streamed answers (``/v1/ask`` and the chat completion), one schema per event;
+* the request bodies' schemas as pydantic states them (Litestar's own rendering drops ``pattern``,
+  ``additionalProperties: false`` and custom JSON schemas), so that the published schema validates exactly what
+  the service validates, plus the limits that come from settings: ``maxLength`` of a query or question,
+  ``minItems``/``maxItems`` of a documents batch;
+* an example for path parameters that name a fixed resource (``/v1/models/newsdesk``).
 
 The schema is built once, when the app is created, and served from Litestar's cache.
 """
@@ -21,11 +24,15 @@ from typing import Any
 
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
+from pydantic import BaseModel
 
 from service.errors import ErrorBody
 from service.guards import MAX_JSON_DEPTH
+from service.openai_wire import MODEL_ID, ChatCompletionRequest
+from service.schemas import AskRequest, SearchRequest
 from service.settings import ServiceSettings
 
+_REQUEST_MODELS: tuple[type[BaseModel], ...] = (SearchRequest, AskRequest, ChatCompletionRequest)
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 _WRITES = {("post", "/v1/documents"), ("delete", "/v1/documents/{doc_id}")}
@@ -35,12 +42,12 @@ _NO_STORE = {("get", "/v1/models"), ("get", "/v1/models/{model_id}")}
 
 _STATUS_TEXT = {
     400: "Invalid request: `detail` names each wrong field (a dotted path such as `filters.published_after`; "
-         f"`body` for the body as a whole: malformed JSON, JSON nested more than {MAX_JSON_DEPTH} levels).",
+         f"`body` for the body as a whole: malformed JSON, JSON nested more than {MAX_JSON_DEPTH} levels, more "
+         "records than NEWSDESK_MAX_RECORDS); a limit names its setting.",
     401: "Missing or wrong API key (`Authorization: Bearer <key>`).",
     403: "The key may read but not write: this operation needs NEWSDESK_WRITE_API_KEY.",
     404: "No such resource.",
-    413: "Request body over NEWSDESK_MAX_BODY_BYTES (or, for a documents batch, more records than "
-         "NEWSDESK_MAX_RECORDS); the message names the limit.",
+    413: "Request body over NEWSDESK_MAX_BODY_BYTES (the message names the limit).",
     415: "The body is not declared `Content-Type: application/json`.",
     429: "Over NEWSDESK_RATE_LIMIT for this key (or client address); `Retry-After` says when to retry.",
     503: "The vector store is unreachable, or the service is still starting; retry shortly.",
@@ -53,17 +60,35 @@ _RECORDS_TEXT = (
     "its reason and the others are indexed; when none can be, the answer is a 400 with every record's result."
 )
 
-_CHAT_STREAM_TEXT = (
-    "With `\"stream\": true`: `data: {chat.completion.chunk}` lines, the last chunk (finish_reason `stop`) "
-    "carrying the Newsdesk fields (citations, found, timings_ms ...), then `data: [DONE]`."
-)
+_RECORD_EXAMPLE = {"id": "ferry-1", "title": "Night ferry resumes", "source": "Desk", "published_at": "2026-06-01",
+                   "url": "https://example.org/ferry-1", "text": "The night ferry to Vesterholm resumed service on "
+                   "Monday after repairs to its hull."}
+_ASK_EVENTS = {
+    "type": "object", "required": ["event", "data"],
+    "description": "One Server-Sent Event; `data` is one JSON object: `sources` {passages: [hit ...]}, `token` "
+                   "{text} (a language model's raw text, provisional), `delta` {text} (the verified answer's "
+                   "pieces, in order), then `done` (the body of the JSON answer) or `error` {error, message}.",
+    "properties": {"event": {"enum": ["sources", "token", "delta", "done", "error"]},
+                   "data": {"type": "string", "contentMediaType": "application/json"}},
+}
+_CHAT_EVENTS = {
+    "type": "object", "required": ["data"],
+    "description": "One Server-Sent Event without a name: `data` is a `chat.completion.chunk` JSON object, the "
+                   "last one (finish_reason `stop`) carrying the Newsdesk fields (citations, found, timings_ms "
+                   "...), or an `{error}` object; the stream ends with `data: [DONE]`.",
+    "properties": {"event": {"const": "message"}, "data": {"type": "string"}},
+}
+_STREAMS = {("post", "/v1/ask"): (_ASK_EVENTS, "The answer (application/json), or its events when stream is true"),
+            ("post", "/v1/chat/completions"): (_CHAT_EVENTS, "The completion (application/json), or its chunks "
+                                                             "when stream is true")}
 
 
 def complete_openapi(app: Litestar, settings: ServiceSettings) -> dict[str, Any]:
     """Complete the app's (cached) OpenAPI document in place and return it."""
     schema = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
     components = schema.setdefault("components", {})
-    _add_error_body(components.setdefault("schemas", {}))
+    for model in (ErrorBody, *_REQUEST_MODELS):
+        _add_model(components.setdefault("schemas", {}), model)
     components.setdefault("securitySchemes", {})["bearer"] = {
         "type": "http", "scheme": "bearer",
         "description": "NEWSDESK_API_KEY for every /v1 operation (when set); NEWSDESK_WRITE_API_KEY for POST and "
@@ -77,11 +102,11 @@ def complete_openapi(app: Litestar, settings: ServiceSettings) -> dict[str, Any]
     return schema
 
 
-def _add_error_body(schemas: dict[str, Any]) -> None:
-    body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+def _add_model(schemas: dict[str, Any], model: type[BaseModel]) -> None:
+    body = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, sub in body.pop("$defs", {}).items():
         schemas[name] = sub
-    schemas["ErrorBody"] = body
+    schemas[model.__name__] = body
 
 
 def _error(status: int, text: str | None = None) -> dict[str, Any]:
@@ -104,6 +129,10 @@ def _complete_operation(path: str, method: str, op: dict[str, Any], settings: Se
         responses["415"] = _error(415)
     if key in _NAMED_RESOURCES:
         responses["404"] = _error(404)
+    if path == "/v1/models/{model_id}":
+        for param in op.get("parameters", []):
+            if param.get("name") == "model_id":
+                param["example"] = MODEL_ID
     if path == "/ready":
         ready = responses.get("200", {}).get("content")
         responses["503"] = {"description": "Not ready: starting, or the vector store is unreachable.",
@@ -121,12 +150,10 @@ def _complete_operation(path: str, method: str, op: dict[str, Any], settings: Se
         responses["429"] = _error(429)
     if key not in _NO_STORE:
         responses["503"] = _error(503)
-    if key == ("post", "/v1/chat/completions"):
-        ok = responses.get("200")
-        if isinstance(ok, dict):
-            ok.setdefault("content", {})["text/event-stream"] = {
-                "schema": {"type": "string", "description": _CHAT_STREAM_TEXT}}
-            ok["description"] = "The completion (application/json), or its chunks when stream is true"
+    if key in _STREAMS and isinstance(responses.get("200"), dict):
+        events, description = _STREAMS[key]
+        responses["200"].setdefault("content", {})["text/event-stream"] = {"schema": events}
+        responses["200"]["description"] = description
 
 
 def _apply_limits(schemas: dict[str, Any], paths: dict[str, Any], settings: ServiceSettings) -> None:
@@ -146,3 +173,4 @@ def _apply_limits(schemas: dict[str, Any], paths: dict[str, Any], settings: Serv
                  "description": "Records; any item that is not a valid record is reported skipped."},
             ],
         }
+        content["example"] = [_RECORD_EXAMPLE]

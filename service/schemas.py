@@ -14,7 +14,15 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from indexer.payload import DocumentSummary, Hit
 from indexer.pipeline import DocResult, IngestReport
@@ -65,9 +73,18 @@ r"""A character that is not white space in JavaScript's ``\s`` (JSON Schema patt
 ``str.isspace`` (which the service strips): the schema's and the service's notion of "blank" coincide."""
 
 
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+OneOrMany = Annotated[list[str], BeforeValidator(_one_or_many),
+                      WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})]
+"""A list of strings, or one string for a list of one."""
+
+
 class Filters(_Strict):
-    source: list[str] | None = Field(None, description="Keep chunks whose source is one of these.")
-    doc_id: list[str] | None = Field(None, description="Keep chunks of these documents.")
+    source: OneOrMany | None = Field(None, description="Keep chunks whose source is one of these.")
+    doc_id: OneOrMany | None = Field(None, description="Keep chunks of these documents.")
     published_after: date | None = Field(None, description="Published on or after this day (UTC), an ISO "
                                          "date string such as 2026-03-01.")
     published_before: date | None = Field(None, description="Published on or before this day (UTC), an ISO "
@@ -83,11 +100,6 @@ class Filters(_Strict):
         if not _ISO_DAY.fullmatch(value):
             raise ValueError(f"expected an ISO date such as 2026-03-01 (YYYY-MM-DD), got {value[:40]!r}")
         return value
-
-    @field_validator("source", "doc_id", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _ordered(self) -> Filters:

@@ -30,6 +30,7 @@ from litestar.response import Stream
 
 from service import openai_wire as wire
 from service.answering import Answer, Ask, QuestionPipeline, Retrieved
+from service.metrics import observe_answer
 from service.openai_wire import ChatCompletionRequest
 from service.schemas import AskResponse, HitOut
 from service.timing import ms_since
@@ -59,6 +60,7 @@ async def ask_events(pipeline: QuestionPipeline, ask: Ask) -> AsyncIterator[byte
                 yield sse("token", {"text": token})
                 sent += 1
             answer = tokens.result()
+            observe_answer(answer)
         except Exception as exc:
             log.exception("streamed answer failed")
             yield sse("error", {"error": "internal", "message": f"composing the answer failed ({type(exc).__name__})"})
@@ -139,6 +141,7 @@ async def chat_events(
         sent += 1
         try:
             answer = await anyio.to_thread.run_sync(pipeline.ask, req.to_ask(question))
+            observe_answer(answer)
         except Exception as exc:
             log.exception("streamed chat completion failed")
             yield wire.error_chunk(f"composing the answer failed ({type(exc).__name__})")

@@ -121,9 +121,28 @@ function meta(item) {
   return m;
 }
 
+// A document's URL as a link target only when it is an absolute http(s) URL: a "javascript:" or "data:" URL
+// in an article's metadata must not become a link that runs when clicked.
+function safeUrl(value) {
+  if (typeof value !== "string") return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
 function titleNode(item) {
   const title = item.title || item.doc_id || "Untitled";
-  return item.url ? el("a", { href: item.url, target: "_blank", rel: "noopener noreferrer", text: title }) : title;
+  const href = safeUrl(item.url);
+  return href ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: title }) : title;
+}
+
+function urlNode(url) {
+  if (!url) return null;
+  const href = safeUrl(url);
+  return el("p", { class: "url" }, href ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: url }) : url);
 }
 
 // ---------------------------------------------------------------------------------------------- answer
@@ -159,7 +178,7 @@ function renderCitations(citations, byChunk = new Map()) {
     el("h3", {}, el("span", { class: "num", text: `[${c.n}] ` }), titleNode(c)),
     meta(c),
     highlighted(byChunk.get(c.chunk_id)?.text || c.quote || "", c.quote),
-    c.url ? el("p", { class: "url" }, el("a", { href: c.url, target: "_blank", rel: "noopener noreferrer", text: c.url })) : null);
+    urlNode(c.url));
     els.sources.append(card);
   }
   els.sourcesSection.hidden = citations.length === 0;
@@ -351,9 +370,13 @@ els.form.addEventListener("change", (ev) => {
   if (ev.target.name === "mode") els.submit.textContent = ev.target.value === "search" ? "Search" : "Ask";
 });
 
-els.apiKey.value = localStorage.getItem(KEY_STORE) || "";
+// The API key lives in sessionStorage: it survives a reload but not the tab, and is never written to disk for
+// later visitors of the same browser profile (earlier versions kept it in localStorage: removed here).
+localStorage.removeItem(KEY_STORE);
+$("key-hint").textContent = "Kept in this browser tab only, until it is closed (sessionStorage).";
+els.apiKey.value = sessionStorage.getItem(KEY_STORE) || "";
 els.apiKey.addEventListener("change", () => {
   const key = els.apiKey.value.trim();
-  if (key) localStorage.setItem(KEY_STORE, key);
-  else localStorage.removeItem(KEY_STORE);
+  if (key) sessionStorage.setItem(KEY_STORE, key);
+  else sessionStorage.removeItem(KEY_STORE);
 });

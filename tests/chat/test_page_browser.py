@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -155,6 +156,72 @@ def test_api_key_field(browser: Callable[..., BrowserContext], keyed_url: str) -
     page.get_by_label("API key (if the service needs one)").dispatch_event("change")
     _ask(page, QUESTION)
     expect(status).to_have_attribute("data-kind", "ok")
-    assert page.evaluate("localStorage.getItem('newsdesk.apiKey')") == API_KEY
+    # kept for this tab (a reload keeps it), never in localStorage where it would outlive the session
+    assert page.evaluate("sessionStorage.getItem('newsdesk.apiKey')") == API_KEY
+    assert page.evaluate("localStorage.getItem('newsdesk.apiKey')") is None
     page.reload()
     expect(page.get_by_label("API key (if the service needs one)")).to_have_value(API_KEY)
+    other_tab = page.context.new_page()
+    other_tab.goto(keyed_url)
+    expect(other_tab.get_by_label("API key (if the service needs one)")).to_have_value("")
+
+
+def test_old_local_storage_key_is_removed(browser: Callable[..., BrowserContext], keyed_url: str) -> None:
+    page = browser().new_page()
+    page.goto(keyed_url)
+    page.evaluate(f"localStorage.setItem('newsdesk.apiKey', '{API_KEY}')")  # as an earlier version left it
+    page.reload()
+    assert page.evaluate("localStorage.getItem('newsdesk.apiKey')") is None
+    expect(page.get_by_label("API key (if the service needs one)")).to_have_value("")
+
+
+UNSAFE_URLS = ["javascript:alert(document.domain)", "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>",
+               "vbscript:msgbox(1)", "//evil.example/x", "not a url"]
+
+
+def test_only_http_urls_become_links(browser: Callable[..., BrowserContext], chat_url: str) -> None:
+    records = [{"id": f"test-unsafe-{i}", "title": f"Quokka census number {i}", "url": url, "source": "Unsafe Desk",
+                "text": f"The quokka census on Rottnest Island counted {1000 + i} animals this spring."}
+               for i, url in enumerate(UNSAFE_URLS)]
+    records.append({"id": "test-safe", "title": "Quokka census summary", "url": "https://example.org/quokka",
+                    "source": "Unsafe Desk", "text": "The quokka census on Rottnest Island is held every spring."})
+    r = httpx.post(f"{chat_url}/v1/documents", json=records, timeout=120)
+    assert r.status_code == 200 and r.json()["summary"]["indexed"] == len(records), r.text
+    try:
+        page = browser().new_page()
+        page.goto(chat_url)
+        page.get_by_label("Search passages only").check()
+        page.locator("#filters summary").click()
+        page.get_by_label("Source", exact=True).fill("Unsafe Desk")
+        page.get_by_label("Your question").fill("quokka census Rottnest Island")
+        page.get_by_role("button", name="Search").click()
+        expect(page.locator("#status")).to_have_attribute("data-kind", "ok")
+        passages = page.locator("#passages > li")
+        expect(passages).to_have_count(len(records))
+        links = page.locator("#passages a")
+        expect(links).to_have_count(1)
+        expect(links).to_have_attribute("href", "https://example.org/quokka")
+        for i in range(len(UNSAFE_URLS)):
+            expect(page.locator("#passages")).to_contain_text(f"Quokka census number {i}")
+
+        # citations: a crafted answer whose sources carry unsafe URLs shows them as text, not links
+        citations = [{"n": i + 1, "doc_id": f"d{i}", "chunk_id": f"d{i}#0", "title": f"Source {i}", "url": url,
+                      "source": "Unsafe Desk", "published_at": None, "quote": "q", "char_start": 0, "char_end": 1}
+                     for i, url in enumerate(UNSAFE_URLS)]
+        done = {"answer": "An answer [1].", "citations": citations, "found": True, "composer": "extractive",
+                "timings_ms": {"total": 1}}
+        body = "event: delta\ndata: " + json.dumps({"text": "An answer [1]."}) + "\n\n" \
+               + "event: done\ndata: " + json.dumps(done) + "\n\n"
+        page.route("**/v1/ask", lambda route: route.fulfill(status=200, body=body,
+                                                             headers={"content-type": "text/event-stream"}))
+        page.get_by_label("Answer with citations").check()
+        _ask(page, "How many quokkas?")
+        expect(page.locator("#status")).to_have_attribute("data-kind", "ok")
+        expect(page.locator("#sources > li")).to_have_count(len(UNSAFE_URLS))
+        for url in UNSAFE_URLS:
+            expect(page.locator("#sources")).to_contain_text(url)
+        assert page.locator("#sources a[href]").count() == 0
+        assert page.locator("a[href^='javascript' i], a[href^='data:' i], a[href^='vbscript' i]").count() == 0
+    finally:
+        for record in records:
+            httpx.delete(f"{chat_url}/v1/documents/{record['id']}", timeout=60)

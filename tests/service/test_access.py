@@ -88,6 +88,12 @@ def test_rate_limit_per_key(base_settings: ServiceSettings, embedder: Embedder, 
         # outside /v1 nothing is limited
         assert {c.get("/health").status_code for _ in range(5)} == {200}
         assert c.get("/ready").status_code == 200
+        # and the schema says so
+        paths = c.get("/schema/openapi.json").json()["paths"]
+        limited = paths["/v1/search"]["post"]["responses"]["429"]
+        assert "Retry-After" in limited["headers"] and "429" not in paths["/health"]["get"]["responses"]
+        assert "403" in paths["/v1/documents"]["post"]["responses"]
+        assert "403" not in paths["/v1/search"]["post"]["responses"]
 
 
 def test_rate_limit_per_address_without_keys(base_settings: ServiceSettings, embedder: Embedder,
