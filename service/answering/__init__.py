@@ -1,0 +1,1 @@
+"""Composing and verifying answers: the pieces of the question pipeline after retrieval."""
