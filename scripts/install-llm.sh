@@ -60,7 +60,7 @@ done
 [[ ${#models[@]} -gt 0 ]] || models=("${NEWSDESK_TEST_LLM_MODEL:-smollm2}")
 
 # --- 1. the wheel, built once ------------------------------------------------------------------------------------
-wheel=$(ls "$cache"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION"-"$py_tag"-*.whl 2>/dev/null | head -n1 || true)
+wheel=$(ls "$cache"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION"-*.whl 2>/dev/null | head -n1 || true)
 if [[ -z "$wheel" ]]; then
   echo "install-llm: building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION ($cpu_level, CPU only); ~7 min on 2 cores" >&2
   echo "install-llm: CMAKE_ARGS=$CMAKE_ARGS" >&2
@@ -86,11 +86,14 @@ if [[ -z "$wheel" ]]; then
 fi
 
 # --- 2. installed into .venv with the server extras ------------------------------------------------------------------
-have=$("$PY" -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))' 2>/dev/null || true)
-if [[ "$have" != "$LLAMA_CPP_PYTHON_VERSION" ]] || ! "$PY" -c 'import llama_cpp.server, uvicorn' 2>/dev/null; then
+# the venv remembers which wheel it got (same version, other flags: reinstall)
+marker=$("$PY" -c 'import sys; print(sys.prefix)')/.newsdesk-llama-cpp-wheel
+if [[ "$(cat "$marker" 2>/dev/null)" != "$(basename "$cache")/$(basename "$wheel")" ]] \
+   || ! "$PY" -c 'import llama_cpp.server.app' 2>/dev/null; then
   "$PY" -m pip install --quiet --force-reinstall --no-deps "$wheel" 2>&1 | grep -v "^WARNING: Location" || true
   "$PY" -m pip install --quiet "${wheel}[server]" 2>&1 | grep -v "^WARNING: Location" || true
   "$PY" -c 'import llama_cpp, llama_cpp.server.app; print("install-llm: llama_cpp", llama_cpp.__version__)' >&2
+  echo "$(basename "$cache")/$(basename "$wheel")" > "$marker"
 fi
 
 # --- 3. the model(s) ---------------------------------------------------------------------------------------------
