@@ -67,6 +67,24 @@ RTQA_PASSAGES = [
 ]
 
 
+# Invented facts (no model can know them): a one-passage prompt each, as a quick check of whether a model reads
+# the passage and cites it. The answer must hold the fact; "marker" = it cites [1].
+INVENTED: list[tuple[str, str, str]] = [
+    ("The fishing town of Velmora opened a new lighthouse on Saturday. Its keeper, Ansel Quarrington, painted the "
+     "tower green.", "What colour did the keeper paint the lighthouse?", "green"),
+    ("Brovik Motors said on Monday it would close its Tallin plant in March and move production to Ostrava, "
+     "cutting 1,200 jobs.", "Where will Brovik Motors move production?", "Ostrava"),
+    ("The city council of Marrowby voted 7 to 2 to ban leaf blowers from 2026, after complaints from residents "
+     "about noise.", "What did the Marrowby council ban?", "leaf blower"),
+    ("Astronomers at the Quillon Observatory named the new comet Ferrante-4 after the amateur who first "
+     "photographed it from her garden.", "What is the new comet called?", "Ferrante"),
+    ("The Oskary Prize for poetry went to Lena Dubrow for her collection 'Salt Roads', the jury said on Friday.",
+     "Who won the Oskary Prize?", "Dubrow"),
+    ("Heavy rain flooded the main rail line between Pellham and Dorwick, and trains were replaced by buses until "
+     "Thursday.", "What replaced the trains?", "bus"),
+]
+
+
 def window(text: str, anchor: str, chars: int = PASSAGE_CHARS) -> str:
     """About ``chars`` characters around the first ``anchor``, starting at a sentence start, ending at a stop."""
     text = re.sub(r"\s+", " ", text).strip()
@@ -118,10 +136,10 @@ def user_prompt(passages: list[dict[str, str]], question: str) -> str:
     return "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
 
 
-def run_model(key: str, passages: list[dict[str, str]], max_tokens: int, nice: int) -> dict[str, Any]:
+def run_model(key: str, passages: list[dict[str, str]], max_tokens: int, nice: int, threads: int) -> dict[str, Any]:
     path = MODEL_DIR / f"{key}.gguf"
     load_start = time.monotonic()
-    with LlamaServer(path, key, nice=nice) as server:
+    with LlamaServer(path, key, nice=nice, n_threads=threads) as server:
         load_s = time.monotonic() - load_start
         client = OpenAI(base_url=server.url, api_key="unused", timeout=900.0, max_retries=0)
         # warm-up (not counted): pages the weights in and compiles nothing, but the first request is slower
@@ -158,17 +176,36 @@ def run_model(key: str, passages: list[dict[str, str]], max_tokens: int, nice: i
                 "total_s": round(total, 2),
                 "prompt_tokens": int(hit[1]) + int(hit[2]) if hit else timing.get("prompt_tokens"),
                 "prompt_tokens_evaluated": timing.get("prompt_tokens"),
-                "prompt_eval_tps": _tps(timing, "prompt"),
+                # llama-cpp-python's own prompt-eval milliseconds are not reliable (0.08 ms for 95 tokens seen
+                # here), so prompt speed is tokens evaluated / time to first token, as a user feels it
+                "prompt_eval_tps": round(timing["prompt_tokens"] / first, 1) if first and timing.get("prompt_tokens")
+                else None,
                 "generated_tokens": timing.get("eval_tokens"),
                 "generation_tps": _tps(timing, "eval"),
+                "generation_tps_client": round((len(pieces) - 1) / (total - first), 1)
+                if first is not None and len(pieces) > 1 and total > first else None,
                 "loadavg_1m_before": round(load_before, 2),
             })
             print(f"  {key}: {question[:48]!r}: ttft {answers[-1]['ttft_s']} s, total {total:.1f} s: {text[:100]!r}",
                   file=sys.stderr)
-    return {"model": key, "file_mb": round(path.stat().st_size / 1e6), "load_s": round(load_s, 1), "answers": answers}
+        facts = []
+        for passage, question, fact in INVENTED:
+            start = time.monotonic()
+            reply = client.chat.completions.create(
+                model=key,
+                messages=[{"role": "system", "content": SYSTEM},
+                          {"role": "user", "content": f"Passages:\n\n[1] {passage}\n\nQuestion: {question}"}],
+                temperature=0.0, max_tokens=64,
+            )
+            text = (reply.choices[0].message.content or "").strip()
+            facts.append({"question": question, "answer": text, "fact": fact.lower() in text.lower(),
+                          "marker": "[1]" in text, "total_s": round(time.monotonic() - start, 2)})
+    return {"model": key, "file_mb": round(path.stat().st_size / 1e6), "load_s": round(load_s, 1),
+            "answers": answers, "invented_facts": facts}
 
 
 def _tps(timing: dict[str, float], what: str) -> float | None:
+    """llama.cpp's own rate from its log (reliable for generation)."""
     ms, n = timing.get(f"{what}_ms"), timing.get(f"{what}_tokens")
     return round(n / ms * 1000, 1) if ms and n else None
 
@@ -183,6 +220,7 @@ def main() -> int:
     parser.add_argument("--models", nargs="*", help="registry keys (default: every installed model)")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--nice", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"{SHARED} is absent: this bench needs the shared eval data", file=sys.stderr)
@@ -194,13 +232,13 @@ def main() -> int:
         print(f"not installed: {missing} (python scripts/install_llm_model.py {' '.join(missing)})", file=sys.stderr)
         return 2
     passages = load_passages()
-    results = [run_model(key, passages, args.max_tokens, args.nice) for key in models]
+    results = [run_model(key, passages, args.max_tokens, args.nice, args.threads) for key in models]
     import llama_cpp
 
     report = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()},
         "llama_cpp_python": llama_cpp.__version__,
-        "n_threads": 2, "n_ctx": 4096, "max_tokens": args.max_tokens,
+        "n_threads": args.threads, "omp_wait_policy": "passive", "n_ctx": 4096, "max_tokens": args.max_tokens,
         "passages": passages, "system_prompt": SYSTEM,
         "models": results,
     }
@@ -217,7 +255,12 @@ def main() -> int:
               f"{_med([x['prompt_eval_tps'] for x in a]):10} {_med([x['generation_tps'] for x in a]):8} "
               f"{_med([x['ttft_s'] for x in a]):7} {_med([x['total_s'] for x in a]):7} "
               f"{sum(x['gold_in_answer'] for x in a)}/{len(a):<3} {_med([x['loadavg_1m_before'] for x in a]):8}")
-    print("(medians over the questions; gold = answers holding the gold fact)")
+    print("(medians over the questions; gold = answers holding the gold fact; load avg = 1-min load before each)")
+    print()
+    for r in results:
+        f = r["invented_facts"]
+        print(f"{r['model']:14} invented facts: fact stated {sum(x['fact'] for x in f)}/{len(f)}, "
+              f"[1] cited {sum(x['marker'] for x in f)}/{len(f)}, median {_med([x['total_s'] for x in f])} s")
     for r in results:
         for x in r["answers"]:
             print(f"{r['model']:14} {x['question'][:40]:40} -> {x['answer'][:110]!r}")

