@@ -2,7 +2,7 @@
 # Local language-model runtime for Newsdesk's generated answers (issue 11): llama-cpp-python[server] built from
 # source once into the git-ignored .wheels/, installed into .venv, then the GGUF model(s) into data/llm/.
 #
-#   scripts/install-llm.sh                 # runtime + the test model (NEWSDESK_TEST_LLM_MODEL or smollm2)
+#   scripts/install-llm.sh                 # runtime + the test model (NEWSDESK_TEST_LLM_MODEL or qwen2.5-0.5b)
 #   scripts/install-llm.sh qwen2.5-1.5b    # runtime + the named model(s); see install_llm_model.py --list
 #   scripts/install-llm.sh --runtime-only  # no model
 #
@@ -57,7 +57,7 @@ models=()
 for arg in "$@"; do
   if [[ "$arg" == --runtime-only ]]; then runtime_only=1; else models+=("$arg"); fi
 done
-[[ ${#models[@]} -gt 0 ]] || models=("${NEWSDESK_TEST_LLM_MODEL:-smollm2}")
+[[ ${#models[@]} -gt 0 ]] || models=("${NEWSDESK_TEST_LLM_MODEL:-qwen2.5-0.5b}")
 
 # --- 1. the wheel, built once ------------------------------------------------------------------------------------
 wheel=$(ls "$cache"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION"-*.whl 2>/dev/null | head -n1 || true)
