@@ -6,8 +6,9 @@
 #   scripts/install-llm.sh qwen2.5-1.5b    # runtime + the named model(s); see install_llm_model.py --list
 #   scripts/install-llm.sh --runtime-only  # no model
 #
-# Idempotent and quick when done: the wheel is cached under a key of (version, build flags, Python), the install
-# is skipped when .venv already imports that version, and models already verified are not fetched again.
+# Idempotent and quick when done: the wheel is cached under a key of (version, build flags, Python) in .wheels/ and
+# in a machine-wide copy (NEWSDESK_WHEEL_CACHE, default ~/.cache/newsdesk/wheels) for fresh clones such as CI's;
+# the install is skipped when .venv already has that wheel, and models already verified are not fetched again.
 #
 # Build flags. No GPU backend (CUDA's nvcc is on some machines here; a wheel that links libcudart would not load
 # on the others). GGML_NATIVE=OFF because -march=native bakes in whatever the build host has (AVX-512 on some
@@ -22,6 +23,8 @@ cd "$(dirname "$0")/.."
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 PY=${PYTHON:-.venv/bin/python}
 WHEELS=.wheels
+# CI runs in a fresh clone, where .wheels/ is empty: a machine-wide copy lets it skip the build too
+MACHINE_WHEELS=${NEWSDESK_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/newsdesk/wheels}
 
 if [[ ! -x "$PY" ]]; then
   echo "install-llm: $PY not found; run scripts/bootstrap.sh first (or set PYTHON=...)" >&2
@@ -60,7 +63,15 @@ done
 [[ ${#models[@]} -gt 0 ]] || models=("${NEWSDESK_TEST_LLM_MODEL:-qwen2.5-0.5b}")
 
 # --- 1. the wheel, built once ------------------------------------------------------------------------------------
-wheel=$(ls "$cache"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION"-*.whl 2>/dev/null | head -n1 || true)
+find_wheel() { ls "$1"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION"-*.whl 2>/dev/null | head -n1 || true; }
+wheel=$(find_wheel "$cache")
+machine_copy="$MACHINE_WHEELS/$(basename "$cache")"
+if [[ -z "$wheel" && -n "$(find_wheel "$machine_copy")" ]]; then
+  mkdir -p "$cache"
+  cp "$(find_wheel "$machine_copy")" "$machine_copy/BUILD-INFO" "$cache/" 2>/dev/null || true
+  wheel=$(find_wheel "$cache")
+  [[ -n "$wheel" ]] && echo "install-llm: reusing the machine's build from $machine_copy" >&2
+fi
 if [[ -z "$wheel" ]]; then
   echo "install-llm: building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION ($cpu_level, CPU only); ~7 min on 2 cores" >&2
   echo "install-llm: CMAKE_ARGS=$CMAKE_ARGS" >&2
@@ -82,6 +93,9 @@ if [[ -z "$wheel" ]]; then
     "CMAKE_ARGS=$CMAKE_ARGS" "build_seconds=$(( $(date +%s) - start ))" > "$cache/BUILD-INFO"
   mv "$built" "$cache/"
   wheel="$cache/$(basename "$built")"
+  if mkdir -p "$machine_copy" 2>/dev/null; then
+    cp "$wheel" "$cache/BUILD-INFO" "$machine_copy/" || echo "install-llm: could not copy the wheel to $machine_copy" >&2
+  fi
   echo "install-llm: built $wheel in $(( $(date +%s) - start )) s" >&2
 fi
 
