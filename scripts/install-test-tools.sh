@@ -18,3 +18,10 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 fi
 # --- END chromium ------------------------------------------------------------------------------------------------
+
+# --- BEGIN llm-server (issue 11: generated answers against a real llama.cpp server) -----------------------------
+# llama-cpp-python[server] built once from source into the git-ignored .wheels/ (about 7 min on 2 cores; later runs
+# reuse the wheel and take seconds), installed into .venv, and the test model only (NEWSDESK_TEST_LLM_MODEL, default
+# in tests/llm_server.py) verified into data/llm/. Other models: python scripts/install_llm_model.py --list.
+bash scripts/install-llm.sh "$(.venv/bin/python -c 'from tests.llm_server import model_choice; print(model_choice())')"
+# --- END llm-server ----------------------------------------------------------------------------------------------
