@@ -215,13 +215,15 @@ class VerificationOut(BaseModel):
     """What the verifier did to a generated answer."""
 
     markers_seen: int
+    markers_inferred: int
     markers_dropped: int
     sentences_removed: int
     sentences_marked: int
 
     @classmethod
     def from_verification(cls, v: Verification | None) -> VerificationOut | None:
-        return None if v is None else cls(markers_seen=v.markers_seen, markers_dropped=v.markers_dropped,
+        return None if v is None else cls(markers_seen=v.markers_seen, markers_inferred=v.markers_inferred,
+                                          markers_dropped=v.markers_dropped,
                                           sentences_removed=v.sentences_removed, sentences_marked=v.sentences_marked)
 
 

@@ -52,6 +52,8 @@ class Verification:
     """What the verifier did to a generated answer (reported with it)."""
 
     markers_seen: int = 0
+    markers_inferred: int = 0
+    """Sentences the model left without a marker, attributed to the passage that supports them best."""
     markers_dropped: int = 0
     sentences_removed: int = 0
     sentences_marked: int = 0

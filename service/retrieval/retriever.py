@@ -26,7 +26,13 @@ from indexer.sparse import SparseEncoder
 from service.ports import Encoder, PassageStore
 from service.retrieval.fusion import ADAPTIVE_DEPTH, Fused, adaptive_dense_weight, fuse_weighted
 from service.retrieval.memory_index import MemoryIndex
-from service.retrieval.recency import anchored_as_of, apply_recency, resolve_half_life
+from service.retrieval.recency import (
+    AUTO_WEIGHT,
+    DEFAULT_WEIGHT,
+    anchored_as_of,
+    apply_recency,
+    resolve_half_life,
+)
 from service.settings import FusionMethod, ServiceSettings
 from service.timing import ms_since
 
@@ -111,7 +117,9 @@ class Retriever:
                 return SearchResult([], {"embed": 0.0, "retrieve": 0.0})
             raise
         if half_life:
-            result.hits = by_recency(result.hits, half_life, as_of or datetime.now(UTC))
+            explicit = recency is not None and recency.strip().lower() != "auto"
+            weight = DEFAULT_WEIGHT if explicit else AUTO_WEIGHT
+            result.hits = by_recency(result.hits, half_life, as_of or datetime.now(UTC), weight)
             result.recency = half_life
         result.hits = result.hits[:limit]
         return result
@@ -219,12 +227,12 @@ class Retriever:
         return hits
 
 
-def by_recency(hits: list[Hit], half_life: timedelta, as_of: datetime) -> list[Hit]:
+def by_recency(hits: list[Hit], half_life: timedelta, as_of: datetime, weight: float = DEFAULT_WEIGHT) -> list[Hit]:
     """The hits re-scored by age (``score * (1 - w + w * decay)``) and re-sorted, best first."""
     scores = [h.score for h in hits]
     dates = [h.published_at for h in hits]
     anchor = anchored_as_of(scores, dates, as_of)
-    for h, score in zip(hits, apply_recency(scores, dates, anchor, half_life), strict=True):
+    for h, score in zip(hits, apply_recency(scores, dates, anchor, half_life, weight), strict=True):
         h.score = score
     return sorted(hits, key=lambda h: h.score, reverse=True)
 
