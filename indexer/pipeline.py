@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from indexer import payload as pl
-from indexer.articles import Article, InputError, article_from_record
+from indexer.articles import Article, InputError, article_from_record, record_id
 from indexer.chunking import Chunk, Chunker
 from indexer.collection import Store
 from indexer.embedding import Embedder
@@ -141,7 +141,7 @@ class Indexer:
             try:
                 items.append(article_from_record(record, origin))
             except InputError as exc:
-                items.append(Skipped(f"record {i}", str(exc), _raw_id(record)))
+                items.append(Skipped(f"record {i}", str(exc), record_id(record)))
         return self.ingest(items)
 
     def ingest(
@@ -298,9 +298,3 @@ def _chain(first: list[Article | Skipped], rest: Iterable[Article | Skipped]) ->
     yield from first
     yield from rest
 
-
-def _raw_id(record: Any) -> str | None:
-    if not isinstance(record, dict):
-        return None
-    raw = record.get("_id", record.get("id", record.get("doc_id")))
-    return None if raw is None else str(raw)

@@ -18,6 +18,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 
+from indexer.articles import record_id
 from service.errors import FieldError
 from service.settings import ServiceSettings
 
@@ -61,15 +62,6 @@ def json_depth(body: bytes) -> int:
         return 0
     steps = _OPEN[np.frombuffer(structure, dtype=np.uint8)]
     return int(max(0, np.cumsum(steps, dtype=np.int64).max()))
-
-
-def record_id(record: Any) -> str | None:
-    """A record's document id as the indexer reads it (``_id``, else ``id``, else ``doc_id``; trimmed), or None."""
-    if not isinstance(record, dict):
-        return None
-    raw = record.get("_id", record.get("id", record.get("doc_id")))
-    doc_id = None if raw is None else str(raw).strip()
-    return doc_id or None
 
 
 def duplicate_ids(records: list[Any]) -> dict[str, list[int]]:
