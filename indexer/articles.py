@@ -198,8 +198,9 @@ def _authors(where: str, value: Any) -> str | None:
     return ", ".join(names) or None
 
 
-MAX_METADATA_DEPTH = 32
-"""Deeper metadata is refused: the store cannot keep it (its JSON encoder recurses), and no article needs it."""
+MAX_METADATA_DEPTH = 64
+"""Deeper metadata is refused: the store cannot keep it (its JSON encoder recursed on 600 levels and failed the
+whole batch), and no article needs it. The same bound as the service's request body (``service.guards``)."""
 
 
 def _depth(value: Any, limit: int = MAX_METADATA_DEPTH + 1) -> int:
