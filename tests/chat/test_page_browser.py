@@ -232,11 +232,11 @@ def test_phone_width(browser: Callable[..., BrowserContext], chat_url: str, tmp_
     _ask(page, FOLLOW_UP)
     turn2 = _wait_done(page, 2)
     expect(turn2.locator(".searched")).to_contain_text("searched for:")
+    _shot(page, "screenshot-phone.png", tmp_path)
     page.locator("#filters summary").click()
     _no_horizontal_scroll(page, 390)
     box = page.locator("#submit").bounding_box()
     assert box is not None and box["x"] + box["width"] <= 390
-    _shot(page, "screenshot-phone.png", tmp_path)
 
     turn2.locator("button.cite").first.click()
     dialog = page.locator("#source-dialog")
