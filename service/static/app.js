@@ -1,32 +1,41 @@
-// Newsdesk chat page: plain JS, no build step.
-// Answers stream from POST /v1/ask {stream: true} as Server-Sent Events (sources, token..., delta..., done);
-// search-only mode lists passages from POST /v1/search.
+// Newsdesk chat page: plain JS, no build step. A conversation: turns stack, newest at the bottom.
+// The first question streams from POST /v1/ask {stream: true} as Server-Sent Events (sources, token..., delta...,
+// done). A follow-up goes to POST /v1/chat/completions {stream: true} with the earlier turns, so the service makes
+// it standalone first; its chunks carry the answer's pieces, its final chunk the citations and the
+// standalone_query, shown under the question ("searched for: ..."). Search-only turns list passages from
+// POST /v1/search. Each [n] marker opens a dialog with the cited passage, the quote highlighted.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const KEY_STORE = "newsdesk.apiKey";
+const SOURCES_MD = "\n\n**Sources**"; // the Markdown sources list a chat completion appends (shown as cards here)
+const NOT_FOUND = "Nothing in the indexed articles answers this question. Try other words or fewer filters.";
 
 const els = {
   form: $("ask-form"),
   question: $("question"),
   submit: $("submit"),
   status: $("status"),
-  answerSection: $("answer-section"),
-  answer: $("answer"),
-  timings: $("timings"),
-  sourcesSection: $("sources-section"),
-  sources: $("sources"),
-  passagesSection: $("passages-section"),
-  passages: $("passages"),
+  turns: $("turns"),
+  newConversation: $("new-conversation"),
   source: $("filter-source"),
   after: $("filter-after"),
   before: $("filter-before"),
   apiKey: $("api-key"),
   knownSources: $("known-sources"),
+  dialog: $("source-dialog"),
+  dialogTitle: $("dialog-title"),
+  dialogMeta: $("dialog-meta"),
+  dialogPassage: $("dialog-passage"),
+  dialogNote: $("dialog-note"),
+  dialogUrl: $("dialog-url"),
+  dialogClose: $("dialog-close"),
 };
 
 let controller = null; // AbortController of the request in flight
 const seenSources = new Set();
+const turns = []; // {n, question, mode, answer, citations, byChunk, standaloneQuery, filters, node, ...}
+let dialogOpener = null; // the element focus returns to when the source dialog closes
 
 // ---------------------------------------------------------------------------------------------- helpers
 function el(tag, attrs = {}, ...children) {
@@ -92,14 +101,11 @@ async function errorText(resp) {
   return `The service answered ${resp.status}: ${detail}`;
 }
 
-function unreachable(err) {
-  if (err && err.name === "AbortError") return;
-  setStatus("The Newsdesk service is unreachable. Check that it is running, then try again.", "error");
-}
+const UNREACHABLE = "The Newsdesk service is unreachable. Check that it is running, then try again.";
 
 // Text with a highlighted quote: the quote is located inside the passage when it is there verbatim.
-function highlighted(text, quote) {
-  const p = el("p", { class: "passage" });
+function highlighted(text, quote, cls = "passage") {
+  const p = el("p", { class: cls });
   const at = quote ? text.indexOf(quote) : -1;
   if (at < 0) {
     if (quote) p.append(el("mark", { text: quote }));
@@ -139,73 +145,13 @@ function titleNode(item) {
   return href ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: title }) : title;
 }
 
-function urlNode(url) {
+function urlNode(url, cls = "url") {
   if (!url) return null;
   const href = safeUrl(url);
-  return el("p", { class: "url" }, href ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: url }) : url);
+  return el("p", { class: cls }, href ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: url }) : url);
 }
 
-// ---------------------------------------------------------------------------------------------- answer
-// Renders answer text, turning [n] (and [n, m]) markers into links to the source cards.
-function renderAnswer(text) {
-  const frag = document.createDocumentFragment();
-  const re = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
-  let last = 0;
-  for (const m of text.matchAll(re)) {
-    frag.append(text.slice(last, m.index));
-    const nums = m[1].split(",").map((s) => s.trim());
-    frag.append("[");
-    nums.forEach((n, i) => {
-      if (i) frag.append(", ");
-      frag.append(el("a", {
-        href: `#source-${n}`, class: "cite", "data-n": n, "aria-label": `Source ${n}`, text: n,
-      }));
-    });
-    frag.append("]");
-    last = m.index + m[0].length;
-  }
-  frag.append(text.slice(last));
-  els.answer.replaceChildren(frag);
-}
-
-function renderCitations(citations, byChunk = new Map()) {
-  els.sources.replaceChildren();
-  for (const c of citations) {
-    rememberSource(c.source);
-    const card = el("li", {
-      id: `source-${c.n}`, class: "card", tabindex: "-1", value: c.n, "aria-label": `Source ${c.n}: ${c.title || ""}`,
-    },
-    el("h3", {}, el("span", { class: "num", text: `[${c.n}] ` }), titleNode(c)),
-    meta(c),
-    highlighted(byChunk.get(c.chunk_id)?.text || c.quote || "", c.quote),
-    urlNode(c.url));
-    els.sources.append(card);
-  }
-  els.sourcesSection.hidden = citations.length === 0;
-}
-
-function openSource(n) {
-  const card = document.getElementById(`source-${n}`);
-  if (!card) return;
-  for (const other of els.sources.querySelectorAll(".card.active")) {
-    other.classList.remove("active");
-    other.removeAttribute("aria-current");
-  }
-  card.classList.add("active");
-  card.setAttribute("aria-current", "true");
-  card.scrollIntoView({ behavior: "smooth", block: "nearest" });
-  card.focus({ preventScroll: true });
-}
-
-els.answer.addEventListener("click", (ev) => {
-  const link = ev.target.closest("a.cite");
-  if (!link) return;
-  ev.preventDefault();
-  openSource(link.dataset.n);
-  history.replaceState(null, "", `#source-${link.dataset.n}`);
-});
-
-// Server-Sent Events over fetch: yields {event, data} for each event block.
+// Server-Sent Events over fetch: yields {event, data} for each event block (data as the raw string).
 async function* sseEvents(resp) {
   const reader = resp.body.getReader();
   const decoder = new TextDecoder();
@@ -228,114 +174,322 @@ async function* sseEvents(resp) {
         if (field === "event") event = val;
         else if (field === "data") data.push(val);
       }
-      if (data.length) yield { event, data: JSON.parse(data.join("\n")) };
+      if (data.length) yield { event, data: data.join("\n") };
     }
   }
 }
 
-async function ask(question) {
-  els.answerSection.hidden = false;
-  els.answer.replaceChildren();
-  els.answer.setAttribute("aria-busy", "true");
-  els.timings.textContent = "";
+// ---------------------------------------------------------------------------------------------- turns
+function newTurn(question, mode) {
+  const n = turns.length + 1;
+  const turn = { n, question, mode, answer: "", citations: [], byChunk: new Map(), standaloneQuery: null,
+    filters: filters(), finished: false };
+  const answer = el("div", { class: "answer", "aria-live": "polite", "aria-busy": "true", hidden: true });
+  const node = el("li", { class: "turn", id: `turn-${n}`, "aria-label": `Turn ${n}` },
+    el("div", { class: "question" }, el("span", { class: "who", text: "You" }), el("p", { text: question })),
+    el("p", { class: "searched", hidden: true }),
+    el("div", { class: "reply" },
+      el("span", { class: "who", text: mode === "search" ? "Passages" : "Newsdesk" }),
+      el("p", { class: "progress", text: "Searching the articles…" }),
+      answer,
+      el("p", { class: "turn-note", hidden: true }),
+      el("p", { class: "timings" }),
+      el("section", { class: "sources-block", hidden: true, "aria-label": `Sources of turn ${n}` },
+        el("h3", { text: "Sources" }), el("ol", { class: "cards sources" })),
+      el("ol", { class: "cards passages", hidden: true })));
+  turn.node = node;
+  turn.els = {
+    searched: node.querySelector(".searched"), progress: node.querySelector(".progress"), answer,
+    note: node.querySelector(".turn-note"), timings: node.querySelector(".timings"),
+    sourcesBlock: node.querySelector(".sources-block"), sources: node.querySelector(".sources"),
+    passages: node.querySelector(".passages"),
+  };
+  els.turns.append(node);
+  turns.push(turn);
+  els.newConversation.disabled = false;
   setStatus("Searching the articles…");
-  let resp;
-  try {
-    resp = await fetch("/v1/ask", {
-      method: "POST", headers: headers(), signal: controller.signal,
-      body: JSON.stringify({ question, filters: filters(), stream: true }),
+  node.scrollIntoView({ block: "start" });
+  return turn;
+}
+
+function progress(turn, message) {
+  turn.els.progress.hidden = !message;
+  turn.els.progress.textContent = message || "";
+  if (message) setStatus(message);
+}
+
+function note(turn, message, kind) {
+  turn.els.note.hidden = false;
+  turn.els.note.textContent = message;
+  turn.els.note.dataset.kind = kind;
+  setStatus(message, kind);
+}
+
+function finish(turn) {
+  turn.els.answer.setAttribute("aria-busy", "false");
+  turn.els.progress.hidden = true;
+  turn.node.scrollIntoView({ block: "nearest" });
+}
+
+// Renders answer text, turning [n] (and [n, m]) markers into buttons that open the cited passage.
+function renderAnswer(turn, text, provisional = false) {
+  const box = turn.els.answer;
+  box.hidden = false;
+  box.classList.toggle("provisional", provisional);
+  const frag = document.createDocumentFragment();
+  const re = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    frag.append(text.slice(last, m.index));
+    const nums = m[1].split(",").map((s) => s.trim());
+    frag.append("[");
+    nums.forEach((n, i) => {
+      if (i) frag.append(", ");
+      frag.append(el("button", {
+        type: "button", class: "cite", "data-n": n, "aria-haspopup": "dialog",
+        "aria-label": `Source ${n}`, text: n,
+      }));
     });
-  } catch (err) {
-    els.answerSection.hidden = true;
-    unreachable(err);
-    return;
+    frag.append("]");
+    last = m.index + m[0].length;
   }
-  if (!resp.ok) {
-    els.answerSection.hidden = true;
-    setStatus(await errorText(resp), "error");
-    return;
+  frag.append(text.slice(last));
+  box.replaceChildren(frag);
+}
+
+function renderCitations(turn, citations) {
+  turn.citations = citations;
+  const list = turn.els.sources;
+  list.replaceChildren();
+  for (const c of citations) {
+    rememberSource(c.source);
+    list.append(el("li", {
+      id: `turn-${turn.n}-source-${c.n}`, class: "card", value: c.n,
+    },
+    el("h4", {}, el("span", { class: "num", text: `[${c.n}] ` }), titleNode(c)),
+    meta(c),
+    highlighted(c.quote || "", c.quote, "quote"),
+    el("button", { type: "button", class: "link open-passage", "data-n": c.n, "aria-haspopup": "dialog",
+      text: "Show in passage" })));
   }
-  let text = "";
-  let draft = "";
-  let finished = false;
-  const byChunk = new Map();
+  turn.els.sourcesBlock.hidden = citations.length === 0;
+}
+
+function showDone(turn, data) {
+  turn.finished = true;
+  turn.found = data.found !== false;
+  renderAnswer(turn, turn.answer);
+  renderCitations(turn, data.citations || []);
+  const t = data.timings_ms || {};
+  if (t.total !== undefined) {
+    const by = data.composer === "llm" ? "the language model" : "extracted sentences";
+    const fb = data.fallback_reason ? ` (${data.fallback_reason.split(":")[0].replaceAll("_", " ")})` : "";
+    turn.els.timings.textContent = `Answered in ${Math.round(t.total)} ms from ${by}${fb}.`;
+  }
+  if (data.found === false) {
+    turn.node.classList.add("notfound");
+    note(turn, NOT_FOUND, "notfound");
+  } else {
+    setStatus(`Answer with ${(data.citations || []).length} cited source(s).`, "ok");
+  }
+}
+
+function failed(turn, message) {
+  turn.node.classList.add("failed");
+  note(turn, message, "error");
+}
+
+// ---------------------------------------------------------------------------------------------- requests
+async function post(turn, path, body) {
   try {
-    for await (const { event, data } of sseEvents(resp)) {
+    const resp = await fetch(path, {
+      method: "POST", headers: headers(), signal: controller.signal, body: JSON.stringify(body),
+    });
+    if (!resp.ok) {
+      failed(turn, await errorText(resp));
+      return null;
+    }
+    return resp;
+  } catch (err) {
+    if (err?.name !== "AbortError") failed(turn, UNREACHABLE);
+    return null;
+  }
+}
+
+// The first question of a conversation: /v1/ask streamed, with its passages (the dialog's context) up front.
+async function ask(turn) {
+  const resp = await post(turn, "/v1/ask", { question: turn.question, filters: turn.filters, stream: true });
+  if (!resp) return;
+  let draft = "";
+  try {
+    for await (const { event, data: raw } of sseEvents(resp)) {
+      const data = JSON.parse(raw);
       if (event === "sources") {
         for (const p of data.passages || []) {
-          byChunk.set(p.chunk_id, p);
+          turn.byChunk.set(p.chunk_id, p);
           rememberSource(p.source);
         }
-        setStatus(`Found ${(data.passages || []).length} passages, writing the answer…`);
+        progress(turn, `Found ${(data.passages || []).length} passages, writing the answer…`);
       } else if (event === "token") {
-        // a language model's raw tokens: shown as a provisional draft until the verified answer arrives
+        // a language model's raw tokens: a provisional draft until the verified answer replaces it
         draft += data.text;
-        els.answer.classList.add("provisional");
-        renderAnswer(draft);
+        renderAnswer(turn, draft, true);
       } else if (event === "delta") {
-        els.answer.classList.remove("provisional");
-        text += data.text;
-        renderAnswer(text);
+        turn.answer += data.text;
+        renderAnswer(turn, turn.answer);
       } else if (event === "done") {
-        finished = true;
-        els.answer.classList.remove("provisional");
-        renderAnswer(data.answer ?? text);
-        renderCitations(data.citations || [], byChunk);
-        const t = data.timings_ms || {};
-        if (t.total !== undefined) {
-          const by = data.composer === "llm" ? "the language model" : "extracted sentences";
-          const fb = data.fallback_reason ? ` (${data.fallback_reason.split(":")[0].replaceAll("_", " ")})` : "";
-          els.timings.textContent = `Answered in ${Math.round(t.total)} ms from ${by}${fb}.`;
-        }
-        if (data.found === false) {
-          setStatus("Nothing in the indexed articles answers this question. Try other words or fewer filters.", "notfound");
-        } else {
-          setStatus(`Answer with ${(data.citations || []).length} cited source(s).`, "ok");
-        }
+        turn.answer = data.answer ?? turn.answer;
+        showDone(turn, data);
       } else if (event === "error") {
-        setStatus(`The answer failed: ${data.detail || "unknown error"}`, "error");
+        failed(turn, `The answer failed: ${data.message || data.detail || "unknown error"}`);
+        return;
       }
     }
-    if (!finished) setStatus("The answer was cut off: the connection to the service ended early.", "error");
+    if (!turn.finished) failed(turn, "The answer was cut off: the connection to the service ended early.");
   } catch (err) {
-    unreachable(err);
-  } finally {
-    els.answer.setAttribute("aria-busy", "false");
+    if (err?.name !== "AbortError") failed(turn, UNREACHABLE);
   }
 }
 
-async function search(query) {
-  setStatus("Searching the articles…");
-  let resp;
+// The conversation so far as chat messages: each earlier question, and each earlier answer's text.
+function history() {
+  const messages = [];
+  for (const t of turns.slice(0, -1)) {
+    if (!t.finished) continue;
+    messages.push({ role: "user", content: t.question });
+    if (t.answer) messages.push({ role: "assistant", content: t.answer });
+  }
+  return messages;
+}
+
+// A follow-up: the chat endpoint makes it standalone from the earlier turns, then answers it.
+async function followUp(turn) {
+  const messages = [...history(), { role: "user", content: turn.question }];
+  progress(turn, "Making the follow-up standalone and searching…");
+  const resp = await post(turn, "/v1/chat/completions", { messages, filters: turn.filters, stream: true });
+  if (!resp) return;
   try {
-    resp = await fetch("/v1/search", {
-      method: "POST", headers: headers(), signal: controller.signal,
-      body: JSON.stringify({ query, filters: filters() }),
-    });
+    for await (const { data: raw } of sseEvents(resp)) {
+      if (raw === "[DONE]") break;
+      const data = JSON.parse(raw);
+      if (data.error) {
+        failed(turn, `The answer failed: ${data.error.message || "unknown error"}`);
+        return;
+      }
+      const choice = (data.choices || [])[0];
+      if (!choice) continue;
+      const piece = choice.delta?.content;
+      if (piece && !piece.startsWith(SOURCES_MD)) {
+        turn.answer += piece;
+        progress(turn, "Writing the answer…");
+        renderAnswer(turn, turn.answer);
+      }
+      if (choice.finish_reason === "stop") {
+        if (data.standalone_query) {
+          turn.standaloneQuery = data.standalone_query;
+          if (data.standalone_query !== turn.question) {
+            turn.els.searched.hidden = false;
+            turn.els.searched.replaceChildren("searched for: ", el("q", { text: data.standalone_query }));
+          }
+        }
+        showDone(turn, data);
+      }
+    }
+    if (!turn.finished) failed(turn, "The answer was cut off: the connection to the service ended early.");
   } catch (err) {
-    unreachable(err);
-    return;
+    if (err?.name !== "AbortError") failed(turn, UNREACHABLE);
   }
-  if (!resp.ok) {
-    setStatus(await errorText(resp), "error");
-    return;
-  }
+}
+
+async function search(turn) {
+  const resp = await post(turn, "/v1/search", { query: turn.question, filters: turn.filters });
+  if (!resp) return;
   const body = await resp.json();
   const hits = body.hits || [];
-  els.passages.replaceChildren();
+  const list = turn.els.passages;
   hits.forEach((h, i) => {
     rememberSource(h.source);
-    els.passages.append(el("li", { class: "card", id: `passage-${i + 1}` },
-      el("h3", {}, titleNode(h)),
+    list.append(el("li", { class: "card", id: `turn-${turn.n}-passage-${i + 1}` },
+      el("h4", {}, titleNode(h)),
       meta(h),
       el("p", { class: "passage", text: h.text }),
       el("p", { class: "score", text: `score ${Number(h.score).toFixed(3)}` })));
   });
-  els.passagesSection.hidden = false;
-  if (hits.length === 0) setStatus("No passages match. Try other words or fewer filters.", "notfound");
+  list.hidden = hits.length === 0;
+  turn.finished = true;
+  if (hits.length === 0) note(turn, "No passages match. Try other words or fewer filters.", "notfound");
   else setStatus(`${hits.length} passage(s) found.`, "ok");
 }
 
+// ---------------------------------------------------------------------------------------------- source dialog
+// A follow-up's answer does not carry its passages: they are fetched once, by searching the standalone query
+// with the same filters (the retrieval the answer was composed from), when a citation is first opened.
+async function loadPassages(turn) {
+  if (turn.passagesLoaded || !turn.standaloneQuery) return;
+  turn.passagesLoaded = true;
+  try {
+    const resp = await fetch("/v1/search", {
+      method: "POST", headers: headers(),
+      body: JSON.stringify({ query: turn.standaloneQuery, filters: turn.filters }),
+    });
+    if (!resp.ok) return;
+    for (const h of (await resp.json()).hits || []) if (!turn.byChunk.has(h.chunk_id)) turn.byChunk.set(h.chunk_id, h);
+  } catch {
+    // the quote alone is shown
+  }
+}
+
+function fillDialog(turn, c) {
+  els.dialogTitle.replaceChildren(el("span", { class: "num", text: `[${c.n}] ` }), c.title || c.doc_id || "Untitled");
+  els.dialogMeta.replaceChildren(...meta(c).childNodes);
+  const chunk = turn.byChunk.get(c.chunk_id);
+  const text = chunk?.text || c.quote || "";
+  const p = highlighted(text, c.quote);
+  if (chunk && chunk.char_start > 0) p.prepend("… ");
+  els.dialogPassage.replaceChildren(p);
+  els.dialogNote.textContent = chunk ? "" : "The passage around this quote is not available; the quote is shown alone.";
+  els.dialogUrl.replaceChildren();
+  const href = safeUrl(c.url);
+  if (href) els.dialogUrl.append(el("a", { href, target: "_blank", rel: "noopener noreferrer", text: "Open the article" }));
+  else if (c.url) els.dialogUrl.append(c.url);
+}
+
+async function openSource(turn, n, opener) {
+  const c = turn.citations.find((x) => String(x.n) === String(n));
+  if (!c) {
+    setStatus(`Source ${n} is shown once the answer is complete.`);
+    return;
+  }
+  dialogOpener = opener;
+  for (const card of turn.els.sources.querySelectorAll(".card.active")) card.classList.remove("active");
+  document.getElementById(`turn-${turn.n}-source-${c.n}`)?.classList.add("active");
+  fillDialog(turn, c);
+  if (!els.dialog.open) els.dialog.showModal();
+  els.dialogPassage.focus();
+  els.dialogPassage.querySelector("mark")?.scrollIntoView({ block: "nearest" });
+  if (!turn.byChunk.has(c.chunk_id) && turn.standaloneQuery) {
+    els.dialogNote.textContent = "Loading the passage around this quote…";
+    await loadPassages(turn);
+    if (els.dialog.open && dialogOpener === opener) fillDialog(turn, c);
+  }
+}
+
+els.turns.addEventListener("click", (ev) => {
+  const button = ev.target.closest("button.cite, button.open-passage");
+  if (!button) return;
+  const turnNode = button.closest(".turn");
+  const turn = turns.find((t) => t.node === turnNode);
+  if (turn) openSource(turn, button.dataset.n, button);
+});
+
+els.dialogClose.addEventListener("click", () => els.dialog.close());
+els.dialog.addEventListener("click", (ev) => { if (ev.target === els.dialog) els.dialog.close(); }); // backdrop
+els.dialog.addEventListener("close", () => {
+  if (dialogOpener?.isConnected) dialogOpener.focus();
+  dialogOpener = null;
+});
+
+// ---------------------------------------------------------------------------------------------- form
 els.form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const question = els.question.value.trim();
@@ -347,20 +501,24 @@ els.form.addEventListener("submit", async (ev) => {
   if (controller) controller.abort();
   controller = new AbortController();
   const mode = els.form.querySelector("input[name=mode]:checked").value;
-  els.sourcesSection.hidden = true;
-  els.passagesSection.hidden = true;
-  els.answerSection.hidden = true;
+  const isFollowUp = turns.some((t) => t.finished); // a failed first question does not start a thread
+  const turn = newTurn(question, mode);
+  els.question.value = "";
+  els.question.placeholder = "Ask a follow-up, e.g. and what about fertilizers?";
   els.submit.disabled = true;
+  const mine = controller;
   try {
-    if (mode === "search") await search(question);
-    else await ask(question);
+    if (mode === "search") await search(turn);
+    else if (isFollowUp) await followUp(turn);
+    else await ask(turn);
   } finally {
-    els.submit.disabled = false;
+    finish(turn);
+    if (controller === mine) els.submit.disabled = false;
   }
 });
 
 els.question.addEventListener("keydown", (ev) => {
-  if (ev.key === "Enter" && !ev.shiftKey) {
+  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
     ev.preventDefault();
     els.form.requestSubmit();
   }
@@ -368,6 +526,16 @@ els.question.addEventListener("keydown", (ev) => {
 
 els.form.addEventListener("change", (ev) => {
   if (ev.target.name === "mode") els.submit.textContent = ev.target.value === "search" ? "Search" : "Ask";
+});
+
+els.newConversation.addEventListener("click", () => {
+  if (controller) controller.abort();
+  turns.length = 0;
+  els.turns.replaceChildren();
+  els.newConversation.disabled = true;
+  els.question.placeholder = "e.g. What did Russia promise Mali?";
+  setStatus("New conversation: earlier turns are forgotten.");
+  els.question.focus();
 });
 
 // The API key lives in sessionStorage: it survives a reload but not the tab, and is never written to disk for
