@@ -74,7 +74,7 @@ def test_russia_promise_mali(mali: tuple[QuestionPipeline, AcceptanceCorpus]) ->
     assert r.found
     assert_invariants(r)
     by_n = {c.n: c for c in r.citations}
-    pieces = list(r.sentences())
+    pieces = [(p.text, p.n) for p in r.pieces]
     military = [n for text, n in pieces if re.search(r"(support|help)\w*\b.*\bMali", text)
                 and "military capabilities" in text]
     supplies = [n for text, n in pieces if all(w in text for w in ("wheat", "fertilizers", "petroleum products"))]
