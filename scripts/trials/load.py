@@ -71,10 +71,11 @@ def timed(client: httpx.Client, kind: str, path: str, body: Any, rec: Recorder) 
     rec.add(Sample(kind, t0, time.monotonic() - t0, status, message))
 
 
-def reader(url: str, n: int, deadline: float, rec: Recorder, timeout: float) -> None:
+def reader(url: str, n: int, deadline: float, rec: Recorder, timeout: float,
+           stop: threading.Event | None = None) -> None:
     with httpx.Client(base_url=url, timeout=timeout) as client:
         for i in range(MAX_REQUESTS_PER_CLIENT):
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or (stop is not None and stop.is_set()):
                 return
             if (i + n) % 2 == 0:
                 timed(client, "search", "/v1/search", {"query": QUERIES[(i + n) % len(QUERIES)], "limit": 5}, rec)
@@ -82,11 +83,12 @@ def reader(url: str, n: int, deadline: float, rec: Recorder, timeout: float) -> 
                 timed(client, "ask", "/v1/ask", {"question": QUESTIONS[(i + n) % len(QUESTIONS)]}, rec)
 
 
-def writer(url: str, deadline: float, rec: Recorder, timeout: float, pause: float = 0.2) -> None:
+def writer(url: str, deadline: float, rec: Recorder, timeout: float, pause: float = 0.2,
+           stop: threading.Event | None = None) -> None:
     """Re-posts pool records in alternating versions: every write replaces a document's chunks."""
     with httpx.Client(base_url=url, timeout=timeout) as client:
         for i in range(MAX_REQUESTS_PER_CLIENT):
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or (stop is not None and stop.is_set()):
                 return
             timed(client, "write", "/v1/documents", [generated_record(i % POOL, version=1 + (i // POOL) % 2)], rec)
             time.sleep(pause)
