@@ -110,7 +110,7 @@ def snapshot(store: Path | None, collection: str, url: str | None = None) -> dic
     The embedded store must not be open in another process."""
     from qdrant_client import QdrantClient
 
-    client = QdrantClient(url=url, timeout=30) if url else QdrantClient(path=str(store))
+    client = QdrantClient(url=url, timeout=30, check_compatibility=False) if url else QdrantClient(path=str(store))
     try:
         if not client.collection_exists(collection):
             return {}
@@ -131,7 +131,7 @@ def document_consistency(store: Path | None, collection: str, url: str | None = 
     """Per document: points stored vs its chunk_count and the number of content hashes; the half-written ones."""
     from qdrant_client import QdrantClient
 
-    client = QdrantClient(url=url, timeout=30) if url else QdrantClient(path=str(store))
+    client = QdrantClient(url=url, timeout=30, check_compatibility=False) if url else QdrantClient(path=str(store))
     docs: dict[str, dict[str, Any]] = {}
     try:
         offset = None
