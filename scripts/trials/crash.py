@@ -1,0 +1,247 @@
+#!/usr/bin/env python
+"""Crash trials: ingests and the service killed with SIGKILL at random (seeded) moments, then run again.
+
+Two trials, each against a clean run over the same records into a fresh store (the reference):
+
+* ``ingest``: ``python -m indexer ingest corpus.jsonl`` killed at a random moment of its writing phase (drawn
+  uniformly between its first stored point and the reference run's end), then a normal ingest over the same store.
+* ``service``: ``python -m service`` killed while a client posts the records to ``POST /v1/documents`` in batches,
+  then started again over the same store and every batch posted again.
+
+Passes when every final collection equals the reference: the same point ids and the same payloads (a SHA-256
+of each payload without ``indexed_at``), and no document half-written. Prints a table and writes JSON
+(bench/results/crash.json unless --json-out).
+
+    .venv/bin/python scripts/trials/crash.py                                  # full: 2,000 shared records, 10 kills each
+    .venv/bin/python scripts/trials/crash.py --source samples --size 60 --kills 3 --small-chunks   # the CI size
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (
+    REPO,
+    ServiceProcess,
+    base_env,
+    build_corpus,
+    compare,
+    document_consistency,
+    print_rows,
+    seeded,
+    snapshot,
+    write_json,
+)
+
+COLLECTION = "crash"
+SMALL_CHUNKS = {"NEWSDESK_CHUNK_TOKENS": "64", "NEWSDESK_CHUNK_OVERLAP": "16", "NEWSDESK_EMBED_BATCH_SIZE": "8"}
+
+
+def stored_rows(store: Path) -> int:
+    """Points committed to an embedded store, read from its SQLite file while a writer holds it (read-only)."""
+    db = store / "collection" / COLLECTION / "storage.sqlite"
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM points").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def ingest(corpus: Path, env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "indexer", "ingest", "--no-progress", "--json", str(corpus)],
+                          env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def timed_ingest(corpus: Path, env: dict[str, str], store: Path, cwd: Path, timeout: float) -> tuple[float, float]:
+    """A clean ingest; returns (seconds to its first stored point, seconds in all)."""
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", "--no-progress", str(corpus)], env=env,
+                            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = None
+    try:
+        while proc.poll() is None and time.monotonic() - started < timeout:
+            if first is None and stored_rows(store) > 0:
+                first = time.monotonic() - started
+            time.sleep(0.05)
+        if proc.poll() is None:
+            raise TimeoutError(f"the reference ingest took more than {timeout} s")
+        if proc.returncode != 0:
+            raise RuntimeError(f"the reference ingest failed: {proc.stderr.read() if proc.stderr else ''}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    total = time.monotonic() - started
+    return (first if first is not None else total), total
+
+
+def ingest_trial(corpus: Path, workdir: Path, kills: int, seed: int, extra_env: dict[str, str],
+                 timeout: float) -> dict[str, Any]:
+    rng = seeded(seed)
+    ref_store = workdir / "ingest-ref"
+    first_write, total = timed_ingest(corpus, base_env(ref_store, COLLECTION, **extra_env), ref_store, workdir,
+                                      timeout)
+    reference = snapshot(ref_store, COLLECTION)
+    trials = []
+    for i in range(kills):
+        store = workdir / f"ingest-kill-{i}"
+        env = base_env(store, COLLECTION, **extra_env)
+        proc = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", "--no-progress", str(corpus)],
+                                env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + timeout
+            while proc.poll() is None and stored_rows(store) == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            delay = rng.uniform(0, max(total - first_write, 0.1))
+            end = time.monotonic() + delay
+            while proc.poll() is None and time.monotonic() < end:
+                time.sleep(0.01)
+            killed = proc.poll() is None
+            if killed:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        partial = len(snapshot(store, COLLECTION))
+        rerun = ingest(corpus, env, workdir, timeout)
+        final = snapshot(store, COLLECTION)
+        consistency = document_consistency(store, COLLECTION)
+        diff = compare(reference, final)
+        trials.append({"kill_after_first_write_s": round(delay, 2), "killed": killed, "points_at_kill": partial,
+                       "rerun_exit": rerun.returncode, **diff, "half_written": len(consistency["half_written"]),
+                       "equal": rerun.returncode == 0 and not any(diff.values()) and not consistency["half_written"]})
+        print(f"ingest kill {i}: {trials[-1]}", flush=True)
+        shutil.rmtree(store, ignore_errors=True)
+    return {"reference_points": len(reference), "reference_seconds": round(total, 1),
+            "first_write_seconds": round(first_write, 1), "trials": trials,
+            "mid_write_kills": sum(1 for t in trials if t["killed"] and 0 < t["points_at_kill"] < len(reference)),
+            "passed": bool(trials) and all(t["equal"] for t in trials)}
+
+
+def post_all(url: str, batches: list[list[dict[str, Any]]], stop: threading.Event | None = None) -> list[int]:
+    """POST every batch in turn; the statuses. A transport error (the service killed) ends it quietly."""
+    statuses: list[int] = []
+    with httpx.Client(base_url=url, timeout=300) as client:
+        for batch in batches:
+            if stop is not None and stop.is_set():
+                break
+            try:
+                r = client.post("/v1/documents", json=batch)
+            except httpx.TransportError:
+                break
+            statuses.append(r.status_code)
+            if r.status_code != 200:
+                raise RuntimeError(f"POST /v1/documents answered {r.status_code}: {r.text[:500]}")
+    return statuses
+
+
+def _post_into(outcome: dict[str, Any], url: str, batches: list[list[dict[str, Any]]]) -> None:
+    outcome["statuses"] = post_all(url, batches)
+
+
+def service_trial(records: list[dict[str, Any]], workdir: Path, kills: int, seed: int, batch: int,
+                  extra_env: dict[str, str]) -> dict[str, Any]:
+    rng = seeded(seed + 1)
+    batches = [records[i:i + batch] for i in range(0, len(records), batch)]
+    ref_store = workdir / "service-ref"
+    with ServiceProcess(base_env(ref_store, COLLECTION, **extra_env), workdir / "service-ref.log") as svc:
+        started = time.monotonic()
+        post_all(svc.url, batches)
+        post_seconds = time.monotonic() - started
+    reference = snapshot(ref_store, COLLECTION)
+    trials = []
+    for i in range(kills):
+        store = workdir / f"service-kill-{i}"
+        env = base_env(store, COLLECTION, **extra_env)
+        svc = ServiceProcess(env, workdir / f"service-kill-{i}.log").start()
+        outcome: dict[str, Any] = {}
+        poster = threading.Thread(target=_post_into, args=(outcome, svc.url, batches), daemon=True)
+        try:
+            poster.start()
+            delay = rng.uniform(0.05, max(post_seconds * 0.95, 0.1))
+            poster.join(timeout=delay)
+            killed = poster.is_alive()
+            svc.kill()
+            poster.join(timeout=60)
+        finally:
+            svc.kill()
+        partial = len(snapshot(store, COLLECTION))
+        with ServiceProcess(env, workdir / f"service-rerun-{i}.log") as again:
+            post_all(again.url, batches)
+        final = snapshot(store, COLLECTION)
+        consistency = document_consistency(store, COLLECTION)
+        diff = compare(reference, final)
+        trials.append({"kill_after_s": round(delay, 2), "killed_mid_post": killed,
+                       "batches_answered_before_kill": len(outcome.get("statuses", [])), "points_at_kill": partial,
+                       **diff, "half_written": len(consistency["half_written"]),
+                       "equal": not any(diff.values()) and not consistency["half_written"]})
+        print(f"service kill {i}: {trials[-1]}", flush=True)
+        shutil.rmtree(store, ignore_errors=True)
+    return {"reference_points": len(reference), "post_seconds": round(post_seconds, 1), "batches": len(batches),
+            "trials": trials,
+            "mid_write_kills": sum(1 for t in trials if t["killed_mid_post"] and 0 < t["points_at_kill"] < len(reference)),
+            "passed": bool(trials) and all(t["equal"] for t in trials)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", choices=["shared", "samples"], default="shared",
+                        help="shared: ../shared/data records; samples: samples/*.jsonl (both topped up with generated ones)")
+    parser.add_argument("--size", type=int, default=2000, help="records (default 2,000)")
+    parser.add_argument("--kills", type=int, default=10, help="kills per trial (default 10)")
+    parser.add_argument("--service-size", type=int, help="records for the service trial (default --size)")
+    parser.add_argument("--batch", type=int, default=20, help="records per POST /v1/documents")
+    parser.add_argument("--trial", choices=["ingest", "service", "both"], default="both")
+    parser.add_argument("--small-chunks", action="store_true", help="64-token chunks, batches of 8: more flushes")
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed for one ingest run")
+    parser.add_argument("--json-out", type=Path, default=REPO / "bench" / "results" / "crash.json")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="newsdesk-crash-"))
+    extra = SMALL_CHUNKS if args.small_chunks else {}
+    try:
+        records = build_corpus(workdir / "corpus", args.size, args.source)
+        result: dict[str, Any] = {"source": args.source, "records": len(records), "kills": args.kills,
+                                  "seed": args.seed, "small_chunks": args.small_chunks}
+        if args.trial in ("ingest", "both"):
+            result["ingest"] = ingest_trial(workdir / "corpus" / "corpus.jsonl", workdir, args.kills, args.seed,
+                                            extra, args.timeout)
+        if args.trial in ("service", "both"):
+            result["service"] = service_trial(records[:args.service_size or args.size], workdir, args.kills,
+                                              args.seed, args.batch, extra)
+        result["passed"] = all(result[t]["passed"] for t in ("ingest", "service") if t in result)
+        rows: list[tuple[str, Any]] = [("records", len(records))]
+        for t in ("ingest", "service"):
+            if t in result:
+                r = result[t]
+                rows += [(f"{t}: reference points", r["reference_points"]),
+                         (f"{t}: kills (mid-write)", f"{len(r['trials'])} ({r['mid_write_kills']})"),
+                         (f"{t}: final == clean run", f"{sum(x['equal'] for x in r['trials'])}/{len(r['trials'])}")]
+        rows.append(("passed", result["passed"]))
+        print_rows(rows)
+        write_json(args.json_out, result)
+        return 0 if result["passed"] else 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
