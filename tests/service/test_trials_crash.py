@@ -31,7 +31,7 @@ def run_trial(tmp_path: Path, *args: str) -> dict[str, Any]:
 
 
 def test_killed_ingests_then_rerun_equal_a_clean_run(tmp_path: Path) -> None:
-    result = run_trial(tmp_path, "--trial", "ingest", "--size", "30", "--kills", "1")
+    result = run_trial(tmp_path, "--trial", "ingest", "--size", "30", "--kills", "2")
     ingest = result["ingest"]
     assert ingest["reference_points"] > 100  # small chunks: several flushes to stop between
     assert ingest["mid_write_kills"] >= 1, ingest["trials"]  # the trial did stop a run half-way
