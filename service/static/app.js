@@ -97,17 +97,39 @@ function unreachable(err) {
   setStatus("The Newsdesk service is unreachable. Check that it is running, then try again.", "error");
 }
 
+// The asked-for fact a citation marks inside its quote (answer_start/answer_end), or null.
+function fact(c) {
+  const ok = c && Number.isInteger(c.answer_start) && Number.isInteger(c.answer_end) && c.answer_end > c.answer_start;
+  return ok ? c.quote.slice(c.answer_start, c.answer_end) : null;
+}
+
+// A highlighted quote, with the fact in bold when the citation marks one.
+function quoteMark(quote, c) {
+  const m = el("mark", {});
+  if (!fact(c)) m.textContent = quote;
+  else m.append(quote.slice(0, c.answer_start), el("strong", { text: fact(c) }), quote.slice(c.answer_end));
+  return m;
+}
+
 // Text with a highlighted quote: the quote is located inside the passage when it is there verbatim.
-function highlighted(text, quote) {
+function highlighted(text, quote, citation = null) {
   const p = el("p", { class: "passage" });
   const at = quote ? text.indexOf(quote) : -1;
   if (at < 0) {
-    if (quote) p.append(el("mark", { text: quote }));
+    if (quote) p.append(quoteMark(quote, citation));
     else p.textContent = text;
     return p;
   }
-  p.append(text.slice(0, at), el("mark", { text: quote }), text.slice(at + quote.length));
+  p.append(text.slice(0, at), quoteMark(quote, citation), text.slice(at + quote.length));
   return p;
+}
+
+// A sentence of the answer with its citation's fact (whitespace normalised) in bold, where it is in it.
+function withFact(sentence, factText) {
+  const f = factText ? factText.split(/\s+/).join(" ") : "";
+  const at = f ? sentence.indexOf(f) : -1;
+  if (at < 0) return [sentence];
+  return [sentence.slice(0, at), el("strong", { text: f }), sentence.slice(at + f.length)];
 }
 
 function meta(item) {
@@ -127,14 +149,16 @@ function titleNode(item) {
 }
 
 // ---------------------------------------------------------------------------------------------- answer
-// Renders answer text, turning [n] (and [n, m]) markers into links to the source cards.
-function renderAnswer(text) {
+// Renders answer text, turning [n] (and [n, m]) markers into links to the source cards; with the citations,
+// the fact each one marks is set in bold in the sentence before its marker.
+function renderAnswer(text, citations = []) {
   const frag = document.createDocumentFragment();
   const re = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
+  const facts = new Map(citations.map((c) => [String(c.n), fact(c)]));
   let last = 0;
   for (const m of text.matchAll(re)) {
-    frag.append(text.slice(last, m.index));
     const nums = m[1].split(",").map((s) => s.trim());
+    frag.append(...withFact(text.slice(last, m.index), nums.length === 1 ? facts.get(nums[0]) : null));
     frag.append("[");
     nums.forEach((n, i) => {
       if (i) frag.append(", ");
@@ -158,7 +182,7 @@ function renderCitations(citations, byChunk = new Map()) {
     },
     el("h3", {}, el("span", { class: "num", text: `[${c.n}] ` }), titleNode(c)),
     meta(c),
-    highlighted(byChunk.get(c.chunk_id)?.text || c.quote || "", c.quote),
+    highlighted(byChunk.get(c.chunk_id)?.text || c.quote || "", c.quote, c),
     c.url ? el("p", { class: "url" }, el("a", { href: c.url, target: "_blank", rel: "noopener noreferrer", text: c.url })) : null);
     els.sources.append(card);
   }
@@ -260,7 +284,7 @@ async function ask(question) {
       } else if (event === "done") {
         finished = true;
         els.answer.classList.remove("provisional");
-        renderAnswer(data.answer ?? text);
+        renderAnswer(data.answer ?? text, data.citations || []);
         renderCitations(data.citations || [], byChunk);
         const t = data.timings_ms || {};
         if (t.total !== undefined) {
