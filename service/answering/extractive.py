@@ -139,7 +139,11 @@ class Candidate:
     typed: float = 0.0
     """``question_type.type_match`` of the sentence (``NEUTRAL`` when the question has no detectable type)."""
     cosine: float = 0.0
+    relevance: float = 0.0
+    """``DENSE_W * cosine + LEXICAL_W * lexical + RANK_W / (1 + hit_index)``: how well the sentence matches the
+    question, whatever it states; the found-gate's confidence is the best of these."""
     score: float = 0.0
+    """``relevance + TYPE_W * typed``: the ranking, which also asks for a candidate of the asked-for type."""
     vector: np.ndarray | None = None
 
     @property
@@ -213,6 +217,13 @@ class Ranking:
     candidates: list[Candidate]
     context: dict[str, frozenset[str]]
 
+    @property
+    def confidence(self) -> float:
+        """The found-gate's score: the best ``relevance`` of a candidate (0 without candidates). The type match
+        ranks, but does not vouch: on the calibration sets a sentence of the asked-for type is about as common
+        among the unanswerable questions' best sentences as among the answerable ones'."""
+        return max((c.relevance for c in self.candidates), default=0.0)
+
     def entity_share(self, c: Candidate) -> float:
         """Share of the question's subjects (named entities) in ``c``'s article context (1.0 when it has none)."""
         subjects = self.question.subjects
@@ -246,8 +257,8 @@ class ExtractiveComposer:
             for c, vec in zip(candidates, vecs, strict=True):
                 c.vector = vec
                 c.cosine = float(vec @ qvec)
-                c.score = (DENSE_W * c.cosine + LEXICAL_W * c.lexical + TYPE_W * c.typed
-                           + RANK_W / (1 + c.hit_index))
+                c.relevance = DENSE_W * c.cosine + LEXICAL_W * c.lexical + RANK_W / (1 + c.hit_index)
+                c.score = c.relevance + TYPE_W * c.typed
             candidates.sort(key=lambda c: c.score, reverse=True)
         return Ranking(q, candidates, _context_terms(hits))
 
@@ -259,8 +270,9 @@ class ExtractiveComposer:
         if not ranked:
             return Draft([], [])
         best = ranked[0].score
+        confidence = ranking.confidence
         chosen: list[Candidate] = []
-        if best >= FOUND_THRESHOLD:  # read at call time: bench/calibrate_found.py sweeps it
+        if confidence >= FOUND_THRESHOLD:  # read at call time: bench/calibrate_found.py sweeps it
             for c in ranked:
                 if c.score < best - SELECT_MARGIN or len(chosen) >= MAX_SENTENCES:
                     break
@@ -271,12 +283,13 @@ class ExtractiveComposer:
             k = qt.first_with_answer(question, [_raw(c) for c in ranked])
             if k is not None:
                 c = ranked[k]
-                if c.score >= best - COMPLETION_MARGIN and ranking.covers_entities(c) and not _redundant(c, chosen, ranking.question):
+                close = c.score >= best - COMPLETION_MARGIN
+                if close and ranking.covers_entities(c) and not _redundant(c, chosen, ranking.question):
                     chosen = [*chosen[: MAX_SENTENCES - 1], c]
         if not chosen:
-            return Draft([], [], best)
+            return Draft([], [], confidence)
         pieces, citations = _cite(question, chosen)
-        return Draft(pieces, citations, best)
+        return Draft(pieces, citations, confidence)
 
 
 def _cite(question: str, chosen: list[Candidate]) -> tuple[list[AnswerPiece], list[Citation]]:

@@ -55,7 +55,8 @@ def test_volcano_the_sentence_with_the_year_wins_over_the_lead(composer: Extract
     assert lead.lexical > ranked[0].lexical
     assert lead.score - ex.TYPE_W * lead.typed > ranked[0].score - ex.TYPE_W * ranked[0].typed
     draft = composer.compose(VOLCANO_Q, hits)
-    assert draft.score == ranked[0].score
+    # the found-gate's confidence is the best match of a sentence to the question, whatever its type
+    assert draft.score == pytest.approx(max(c.relevance for c in ranked))
     # shown in article order: the lead may come along (it is within the margin), the year is there
     assert any("1984" in p.text for p in draft.pieces)
     assert _marked(draft) == ["1984"]
