@@ -204,11 +204,14 @@ class CitationOut(BaseModel):
     quote: str
     char_start: int
     char_end: int
+    answer_start: int | None = Field(None, description="Start of the asked-for fact within `quote` (None: not marked).")
+    answer_end: int | None = Field(None, description="End of the asked-for fact within `quote`: quote[answer_start:answer_end].")
 
     @classmethod
     def from_citation(cls, c: Citation) -> CitationOut:
         return cls(n=c.n, doc_id=c.doc_id, chunk_id=c.chunk_id, title=c.title, url=c.url, source=c.source,
-                   published_at=c.published_at, quote=c.quote, char_start=c.char_start, char_end=c.char_end)
+                   published_at=c.published_at, quote=c.quote, char_start=c.char_start, char_end=c.char_end,
+                   answer_start=c.answer_start, answer_end=c.answer_end)
 
 
 class VerificationOut(BaseModel):

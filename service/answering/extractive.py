@@ -6,13 +6,21 @@ answer the question.
 1. candidates: the sentences of each hit (``indexer.sentences.split_sentences``, the chunker's own boundaries),
    deduplicated across overlapping chunks, pre-ranked lexically and capped at ``MAX_CANDIDATES``;
 2. scoring: ``DENSE_W * cos(sentence, question) + LEXICAL_W * weighted question-term coverage
-   + RANK_W * 1/(1 + chunk rank)``; the candidate sentences are embedded in one batch (they are short);
-3. "found" gate: the best score must reach ``FOUND_THRESHOLD`` (calibrated, see the constant), and every
-   selected sentence's article context must mention the question's named entities (capitalised words), so a
-   question about a country the articles never mention is not answered with facts about another country;
+   + TYPE_W * type match + RANK_W * 1/(1 + chunk rank)``; the type match (``question_type.type_match``) says
+   how well the sentence holds a candidate of the asked-for type (a year for "when", an age for "at what
+   age") near the question's terms, so the sentence stating the fact outranks the article's lead that only
+   restates the question; the candidate sentences are embedded in one batch (they are short);
+3. "found" gate: the confidence, the best type-free score of a candidate (the type match ranks but does not
+   vouch), must reach ``FOUND_THRESHOLD`` (calibrated, see the constant), and every selected sentence's
+   article context must mention the question's subjects (capitalised words, not nationality words, months,
+   weekdays, US or UK), so a question about a country the articles never mention is not answered with facts
+   about another country;
 4. selection: the best sentence, then up to ``MAX_SENTENCES - 1`` more within ``SELECT_MARGIN`` of it that are
-   not near-duplicates of a chosen one; shown grouped by article, in article order;
-5. citations: ``[n]`` after each sentence, numbered by first use, one number per chunk. The question
+   not near-duplicates of a chosen one (by cosine, or by the terms they add to the question's); completion: when the question has a detectable type and no chosen
+   sentence holds a candidate of it, the best-ranked sentence that does is added if it scores within
+   ``COMPLETION_MARGIN``; shown grouped by article, in article order;
+5. citations: ``[n]`` after each sentence, numbered by first use, one number per chunk, with the answer span
+   (``answer_start``/``answer_end`` within the quote) where a sentence holds a typed candidate. The question
    pipeline re-checks every invariant (``service.answering.citations``) before anything is sent.
 """
 
@@ -27,20 +35,35 @@ import numpy as np
 from indexer.payload import Hit
 from indexer.sentences import split_sentences
 from indexer.sparse import terms
+from service.answering import question_type as qt
 from service.answering.types import AnswerPiece, Citation, Draft
 from service.ports import Encoder
 
 FOUND_THRESHOLD = 0.48
-"""Minimum score of the best sentence for an answer to be given. Calibrated with
-``bench/calibrate_found.py --set rtqa-evidence-2023 --questions 240`` (120 questions with their evidence
-indexed, 120 with it removed): at 0.48 found-rate 0.57 answerable vs 0.20 unanswerable, gold answer in 74% of
-the found answers; 0.42 gave 0.66 vs 0.32, 0.54 gave 0.45 vs 0.12 (0.46-0.50 maximise the difference)."""
+"""Minimum confidence (``Ranking.confidence``) for an answer to be given. Recalibrated for issue 12 with
+``bench/calibrate_found.py`` on two constructions: rtqa-evidence-2023, 240 questions, the evidence of half of
+them removed, and news-rtqa-2023, 35 answerable vs 114 unanswerable (evidence removed, or no article holds the
+gold). Found on answerable / unanswerable questions at 0.44, 0.48, 0.52, 0.56: rtqa .68/.28, .62/.18, .51/.15,
+.39/.10; news .97/.35, .91/.28, .91/.21, .83/.18. 0.48 maximises the summed difference (1.07; 0.52: 1.06,
+0.44: 1.02); the gold answer is in .78 (rtqa) and .78 (news) of the found answers. No threshold reaches found
+>= .80 with <= .10 on unanswerable: at .10 found is .39 (rtqa, 0.56) and .54 (news, 0.64). Per question type
+the calibration sets are too small to move it (10-90 questions per type and construction)."""
 
 DENSE_W = 0.55
 LEXICAL_W = 0.35
 RANK_W = 0.10
-SELECT_MARGIN = 0.12
-"""A sentence after the first is used only if it scores within this distance of the best one."""
+TYPE_W = 0.30
+"""Weight of ``question_type.type_match`` (in [0, 1]). ``bench/compose_sweep.py`` on news-rtqa-2023 (82
+questions, threshold off): gold answer in the answer .512 at 0, .610 at 0.175 (``TYPE_WEIGHT * LEXICAL_W``, the
+weight measured next to term coverage alone), .646 / .634 / .646 at 0.25 / 0.30 / 0.35; on rtqa-evidence-2023
+(988 short passages, where the sentence hardly matters) .416 at 0 to .412 at 0.35. Questions without a
+detectable type get ``NEUTRAL`` for every sentence (a constant)."""
+SELECT_MARGIN = 0.18
+"""A sentence after the first is used only if it scores within this distance of the best one (news-rtqa-2023:
+gold .585 at 0.12, .634 at 0.18, no gain at 0.22-0.24; answers average 2.6 sentences instead of 2.2)."""
+COMPLETION_MARGIN = 0.24
+"""The completion sentence (the best-ranked one holding a candidate of the asked type, added when no chosen
+sentence holds one) must score within this distance of the best sentence."""
 MAX_SENTENCES = 3
 MAX_CANDIDATES = 40
 """Candidate sentences scored lexically per question."""
@@ -52,7 +75,11 @@ DUPLICATE_TERM_OVERLAP = 0.7
 MIN_SENTENCE_CHARS = 20
 MAX_SENTENCE_CHARS = 600
 ENTITY_COVERAGE = 0.5
-"""Share of the question's named entities that a sentence's article context must exceed."""
+"""Share of the question's subjects (named entities) that a sentence's article context must exceed. Swept with
+``bench/calibrate_found.py --entity``: at threshold 0.48 it costs answerable and unanswerable questions alike
+(rtqa: off .72/.22, 0.34 .67/.20, 0.5 .62/.18, 0.67 .60/.17; news: .91 answerable at every value, .30 to .26
+unanswerable), so it stays at 0.5, the value that keeps a question about a country the articles never mention
+unanswered."""
 ENTITY_WEIGHT = 2.0
 """Question terms from capitalised words count this much more than other terms in the lexical score."""
 
@@ -60,6 +87,10 @@ ENTITY_WEIGHT = 2.0
 _FILLER = frozenset(terms("many much name week weeks recently reportedly according kind type"))
 _QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "name"})
 _CAPITALISED = re.compile(r"[A-Z][\w'’.&-]*")
+_NOT_SUBJECTS = frozenset(terms(" ".join(sorted(qt.DESCRIPTIVE_NAME_WORDS)) + " US UK"))
+"""Capitalised words that qualify a question's subject rather than name it ("UK ministers", "a Dutch donor",
+"US presidents", "on Sunday", "in September"): a passage that answers seldom repeats them, so the entity gate
+ignores them."""
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
@@ -70,6 +101,8 @@ class Question:
     terms: frozenset[str]
     entities: frozenset[str]
     """Terms of the question's capitalised words (proper nouns, acronyms), minus question words."""
+    subjects: frozenset[str] = frozenset()
+    """The entities the gate checks: ``entities`` minus nationality, month and weekday words."""
 
     @classmethod
     def parse(cls, text: str) -> Question:
@@ -85,7 +118,7 @@ class Question:
                     continue
                 entity_words.append(word)
         entities = frozenset(terms(" ".join(entity_words))) & all_terms
-        return cls(text, all_terms, entities)
+        return cls(text, all_terms, entities, entities - _NOT_SUBJECTS)
 
     def weight(self, term: str) -> float:
         return ENTITY_WEIGHT if term in self.entities else 1.0
@@ -102,7 +135,9 @@ def has_term(term: str, bag: frozenset[str]) -> bool:
 
 # --- candidates -------------------------------------------------------------------------------------------------
 @dataclass(slots=True)
-class _Candidate:
+class Candidate:
+    """One sentence of a retrieved chunk and its features; ``score`` once ranked (``ExtractiveComposer.rank``)."""
+
     hit_index: int
     hit: Hit
     start: int
@@ -111,16 +146,24 @@ class _Candidate:
     text: str
     terms: frozenset[str]
     lexical: float = 0.0
+    typed: float = 0.0
+    """``question_type.type_match`` of the sentence (``NEUTRAL`` when the question has no detectable type)."""
+    cosine: float = 0.0
+    relevance: float = 0.0
+    """``DENSE_W * cosine + LEXICAL_W * lexical + RANK_W / (1 + hit_index)``: how well the sentence matches the
+    question, whatever it states; the found-gate's confidence is the best of these."""
     score: float = 0.0
+    """``relevance + TYPE_W * typed``: the ranking, which also asks for a candidate of the asked-for type."""
+    vector: np.ndarray | None = None
 
     @property
     def abs_start(self) -> int:
         return self.hit.char_start + self.start
 
 
-def _candidates(question: Question, hits: list[Hit]) -> list[_Candidate]:
+def _candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
     seen: set[tuple[str, int]] = set()
-    out: list[_Candidate] = []
+    out: list[Candidate] = []
     total_weight = sum(question.weight(t) for t in question.terms) or 1.0
     for rank, hit in enumerate(hits):
         for span in split_sentences(hit.text):
@@ -135,16 +178,20 @@ def _candidates(question: Question, hits: list[Hit]) -> list[_Candidate]:
             if len(s_terms) < 3:
                 continue
             matched = sum(question.weight(t) for t in question.terms if has_term(t, s_terms))
-            out.append(_Candidate(rank, hit, span.start, span.end, " ".join(raw.split()), s_terms,
-                                  lexical=matched / total_weight))
+            out.append(Candidate(rank, hit, span.start, span.end, " ".join(raw.split()), s_terms,
+                                  lexical=matched / total_weight, typed=qt.type_match(question.text, raw)))
     # cheap pre-rank (lexical, the chunk's own dense score, rank) so only the most promising are embedded
     out.sort(key=_prescore, reverse=True)
     return out[:MAX_CANDIDATES]
 
 
-def _prescore(c: _Candidate) -> float:
+def _prescore(c: Candidate) -> float:
     chunk_dense = c.hit.dense_score if c.hit.dense_score is not None else 0.0
-    return LEXICAL_W * c.lexical + DENSE_W * chunk_dense + RANK_W / (1 + c.hit_index)
+    return LEXICAL_W * c.lexical + TYPE_W * c.typed + DENSE_W * chunk_dense + RANK_W / (1 + c.hit_index)
+
+
+def _raw(c: Candidate) -> str:
+    return c.hit.text[c.start : c.end]
 
 
 def _context_terms(hits: list[Hit]) -> dict[str, frozenset[str]]:
@@ -155,17 +202,52 @@ def _context_terms(hits: list[Hit]) -> dict[str, frozenset[str]]:
     return {doc: frozenset(terms(" ".join(parts))) for doc, parts in text.items()}
 
 
-def _redundant(c: _Candidate, vec: np.ndarray, chosen: list[tuple[_Candidate, np.ndarray]]) -> bool:
-    for other, other_vec in chosen:
-        if float(vec @ other_vec) >= DUPLICATE_COSINE:
+def _redundant(c: Candidate, chosen: list[Candidate], question: Question) -> bool:
+    """Near-duplicate of a chosen sentence: by cosine, or by the terms each adds to the question's own (two
+    sentences that restate the question alike differ by their facts: "... wants to bring the *dodo* back")."""
+    new = c.terms - question.terms
+    for other in chosen:
+        if float(c.vector @ other.vector) >= DUPLICATE_COSINE:  # type: ignore[operator]
             return True
-        small = min(len(c.terms), len(other.terms)) or 1
-        if len(c.terms & other.terms) / small >= DUPLICATE_TERM_OVERLAP:
+        other_new = other.terms - question.terms
+        if not new:
+            return True  # adds nothing to the question's words
+        if other_new and len(new & other_new) / min(len(new), len(other_new)) >= DUPLICATE_TERM_OVERLAP:
             return True
     return False
 
 
 # --- composing --------------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Ranking:
+    """What ``ExtractiveComposer.rank`` found: the question, its scored candidates (best first) and the terms of
+    each retrieved article (title and retrieved chunks), for the entity gate."""
+
+    question: Question
+    candidates: list[Candidate]
+    context: dict[str, frozenset[str]]
+
+    @property
+    def confidence(self) -> float:
+        """The found-gate's score: the best ``relevance`` of a candidate (0 without candidates). The type match
+        ranks, but does not vouch: on the calibration sets a sentence of the asked-for type is about as common
+        among the unanswerable questions' best sentences as among the answerable ones'."""
+        return max((c.relevance for c in self.candidates), default=0.0)
+
+    def entity_share(self, c: Candidate) -> float:
+        """Share of the question's subjects (named entities) in ``c``'s article context (1.0 when it has none)."""
+        subjects = self.question.subjects
+        if not subjects:
+            return 1.0
+        bag = self.context[c.hit.doc_id] | c.terms
+        return sum(has_term(e, bag) for e in subjects) / len(subjects)
+
+    def covers_entities(self, c: Candidate) -> bool:
+        # strictly more than half of them: "France ... Chile" needs both; one of three names may be absent
+        # (short passages often say "the 24-year-old" where the question names him)
+        return not self.question.subjects or self.entity_share(c) > ENTITY_COVERAGE
+
+
 class ExtractiveComposer:
     """Answers with the best-scoring retrieved sentences, each cited; no model besides the encoder."""
 
@@ -174,54 +256,62 @@ class ExtractiveComposer:
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
 
+    def rank(self, question: str, hits: list[Hit], query_vector: list[float] | None = None) -> Ranking:
+        """The embedded candidate sentences of ``hits``, scored and sorted best first (none without terms)."""
+        q = Question.parse(question)
+        candidates = _candidates(q, hits)[:MAX_EMBEDDED] if q.terms else []
+        if candidates:
+            qvec = (np.asarray(query_vector, dtype=np.float32) if query_vector is not None
+                    else self.encoder.encode_query(question))
+            vecs = self.encoder.encode([c.text for c in candidates])
+            for c, vec in zip(candidates, vecs, strict=True):
+                c.vector = vec
+                c.cosine = float(vec @ qvec)
+                c.relevance = DENSE_W * c.cosine + LEXICAL_W * c.lexical + RANK_W / (1 + c.hit_index)
+                c.score = c.relevance + TYPE_W * c.typed
+            candidates.sort(key=lambda c: c.score, reverse=True)
+        return Ranking(q, candidates, _context_terms(hits))
+
     def compose(self, question: str, hits: list[Hit], query_vector: list[float] | None = None,
                 on_token: Callable[[str], None] | None = None) -> Draft:
         """The cited sentences that answer ``question`` from ``hits`` (best first); no pieces when none does."""
-        q = Question.parse(question)
-        candidates = _candidates(q, hits)[:MAX_EMBEDDED] if q.terms else []
-        if not candidates:
+        ranking = self.rank(question, hits, query_vector)
+        ranked = ranking.candidates
+        if not ranked:
             return Draft([], [])
-        qvec = (np.asarray(query_vector, dtype=np.float32) if query_vector is not None
-                else self.encoder.encode_query(question))
-        vecs = self.encoder.encode([c.text for c in candidates])
-        dense = vecs @ qvec
-        for c, cos in zip(candidates, dense, strict=True):
-            c.score = DENSE_W * float(cos) + LEXICAL_W * c.lexical + RANK_W / (1 + c.hit_index)
-        order = sorted(range(len(candidates)), key=lambda i: candidates[i].score, reverse=True)
-        context = _context_terms(hits)
-
-        def covers_entities(c: _Candidate) -> bool:
-            # strictly more than half of them: "France ... Chile" needs both; one of three names may be absent
-            # (short passages often say "the 24-year-old" where the question names him)
-            bag = context[c.hit.doc_id] | c.terms
-            if not q.entities:
-                return True
-            return sum(has_term(e, bag) for e in q.entities) > len(q.entities) * ENTITY_COVERAGE
-
-        chosen: list[tuple[_Candidate, np.ndarray]] = []
-        best = candidates[order[0]].score
-        if best >= FOUND_THRESHOLD:  # read at call time: bench/calibrate_found.py sweeps it
-            for i in order:
-                c = candidates[i]
+        best = ranked[0].score
+        confidence = ranking.confidence
+        chosen: list[Candidate] = []
+        if confidence >= FOUND_THRESHOLD:  # read at call time: bench/calibrate_found.py sweeps it
+            for c in ranked:
                 if c.score < best - SELECT_MARGIN or len(chosen) >= MAX_SENTENCES:
                     break
-                if not covers_entities(c) or _redundant(c, vecs[i], chosen):
-                    continue
-                chosen.append((c, vecs[i]))
+                if ranking.covers_entities(c) and not _redundant(c, chosen, ranking.question):
+                    chosen.append(c)
+        if chosen and not any(qt.answer_span(question, _raw(c)) for c in chosen):
+            # none of them states a candidate of the asked type ("when": a date): add the best-ranked that does
+            k = qt.first_with_answer(question, [_raw(c) for c in ranked])
+            if k is not None:
+                c = ranked[k]
+                close = c.score >= best - COMPLETION_MARGIN
+                if close and ranking.covers_entities(c) and not _redundant(c, chosen, ranking.question):
+                    chosen = [*chosen[: MAX_SENTENCES - 1], c]
         if not chosen:
-            return Draft([], [], best)
-        pieces, citations = _cite([c for c, _ in chosen])
-        return Draft(pieces, citations, best)
+            return Draft([], [], confidence)
+        pieces, citations = _cite(question, chosen)
+        return Draft(pieces, citations, confidence)
 
 
-def _cite(chosen: list[_Candidate]) -> tuple[list[AnswerPiece], list[Citation]]:
-    """Order the sentences (articles by their best sentence, then position) and number the chunks."""
+def _cite(question: str, chosen: list[Candidate]) -> tuple[list[AnswerPiece], list[Citation]]:
+    """Order the sentences (articles by their best sentence, then position), number the chunks and mark each
+    citation's answer span: that of its sentence with the best type match (offsets within the quote)."""
     doc_rank: dict[str, int] = {}
     for c in chosen:
         doc_rank.setdefault(c.hit.doc_id, len(doc_rank))
     ordered = sorted(chosen, key=lambda c: (doc_rank[c.hit.doc_id], c.abs_start))
     spans: dict[str, tuple[Hit, int, int]] = {}
     numbers: dict[str, int] = {}
+    answers: dict[str, tuple[float, int, int]] = {}  # chunk -> (type match, start, end in the chunk text)
     pieces: list[AnswerPiece] = []
     for c in ordered:
         cid = c.hit.chunk_id
@@ -229,12 +319,17 @@ def _cite(chosen: list[_Candidate]) -> tuple[list[AnswerPiece], list[Citation]]:
         hit, lo, hi = spans.get(cid, (c.hit, c.start, c.end))
         spans[cid] = (hit, min(lo, c.start), max(hi, c.end))
         pieces.append(AnswerPiece(c.text, n))
+        span = qt.answer_span(question, _raw(c))
+        if span is not None and (cid not in answers or c.typed > answers[cid][0]):
+            answers[cid] = (c.typed, c.start + span[0], c.start + span[1])
     citations = []
     for cid, n in numbers.items():
         hit, lo, hi = spans[cid]
+        marked = answers.get(cid)
         citations.append(
             Citation(n=n, doc_id=hit.doc_id, chunk_id=hit.chunk_id, title=hit.title, url=hit.url,
                      source=hit.source, published_at=hit.published_at, quote=hit.text[lo:hi],
-                     char_start=hit.char_start + lo, char_end=hit.char_start + hi)
+                     char_start=hit.char_start + lo, char_end=hit.char_start + hi,
+                     answer_start=marked[1] - lo if marked else None, answer_end=marked[2] - lo if marked else None)
         )
     return pieces, citations

@@ -247,6 +247,8 @@ _DEMONYMS = _words(
     "democrats conservative conservatives labour liberal liberals tory tories gop new zealand kiwi"
 )
 """Nationality and party words: "British", "West African", "Republicans" name no person, company or place."""
+DESCRIPTIVE_NAME_WORDS = _DEMONYMS | frozenset(w.lower() for w in _MONTH_WORDS | _WEEKDAY_WORDS)
+"""Capitalised words that describe rather than name (nationality and party words, months, weekdays)."""
 _PLACE_PREPOSITIONS = _words("in at from to near across throughout outside inside into of toward towards via")
 _REPORTING_VERBS = _words("said says told wrote added announced tweeted posted explained argued claimed")
 _SENTENCE_STARTERS = _words(

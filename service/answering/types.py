@@ -27,6 +27,10 @@ class Citation:
     char_start: int
     """Offset of ``quote`` in the cleaned article (not in the chunk)."""
     char_end: int
+    answer_start: int | None = None
+    """The asked-for fact inside the quote, ``quote[answer_start:answer_end]`` (a year for "when", an age for
+    "at what age"), so a UI can bold it; None when the composer marked none."""
+    answer_end: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,17 +103,39 @@ async function errorText(resp) {
 
 const UNREACHABLE = "The Newsdesk service is unreachable. Check that it is running, then try again.";
 
+// The asked-for fact a citation marks inside its quote (answer_start/answer_end), or null.
+function fact(c) {
+  const ok = c && Number.isInteger(c.answer_start) && Number.isInteger(c.answer_end) && c.answer_end > c.answer_start;
+  return ok ? c.quote.slice(c.answer_start, c.answer_end) : null;
+}
+
+// A highlighted quote, with the fact in bold when the citation marks one.
+function quoteMark(quote, c) {
+  const m = el("mark", {});
+  if (!fact(c)) m.textContent = quote;
+  else m.append(quote.slice(0, c.answer_start), el("strong", { text: fact(c) }), quote.slice(c.answer_end));
+  return m;
+}
+
 // Text with a highlighted quote: the quote is located inside the passage when it is there verbatim.
-function highlighted(text, quote, cls = "passage") {
+function highlighted(text, quote, cls = "passage", citation = null) {
   const p = el("p", { class: cls });
   const at = quote ? text.indexOf(quote) : -1;
   if (at < 0) {
-    if (quote) p.append(el("mark", { text: quote }));
+    if (quote) p.append(quoteMark(quote, citation));
     else p.textContent = text;
     return p;
   }
-  p.append(text.slice(0, at), el("mark", { text: quote }), text.slice(at + quote.length));
+  p.append(text.slice(0, at), quoteMark(quote, citation), text.slice(at + quote.length));
   return p;
+}
+
+// A sentence of the answer with its citation's fact (whitespace normalised) in bold, where it is in it.
+function withFact(sentence, factText) {
+  const f = factText ? factText.split(/\s+/).join(" ") : "";
+  const at = f ? sentence.indexOf(f) : -1;
+  if (at < 0) return [sentence];
+  return [sentence.slice(0, at), el("strong", { text: f }), sentence.slice(at + f.length)];
 }
 
 function meta(item) {
@@ -268,7 +290,7 @@ function renderCitations(turn, citations) {
     },
     el("h4", {}, el("span", { class: "num", text: `[${c.n}] ` }), titleNode(c)),
     meta(c),
-    highlighted(c.quote || "", c.quote, "quote"),
+    highlighted(c.quote || "", c.quote, "quote", c),
     el("button", { type: "button", class: "link open-passage", "data-n": c.n, "aria-haspopup": "dialog",
       text: "Show in passage" })));
   }
@@ -444,7 +466,7 @@ function fillDialog(turn, c) {
   els.dialogMeta.replaceChildren(...meta(c).childNodes);
   const chunk = turn.byChunk.get(c.chunk_id);
   const text = chunk?.text || c.quote || "";
-  const p = highlighted(text, c.quote);
+  const p = highlighted(text, c.quote, "passage", c);
   if (chunk && chunk.char_start > 0) p.prepend("… ");
   els.dialogPassage.replaceChildren(p);
   els.dialogNote.textContent = chunk ? "" : "The passage around this quote is not available; the quote is shown alone.";

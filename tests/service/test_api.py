@@ -8,7 +8,7 @@ import pytest
 HIT_KEYS = {"doc_id", "chunk_id", "score", "title", "url", "source", "published_at", "text", "char_start",
             "char_end"}
 CITATION_KEYS = {"n", "doc_id", "chunk_id", "title", "url", "source", "published_at", "quote", "char_start",
-                 "char_end"}
+                 "char_end", "answer_start", "answer_end"}
 SAMPLE_IDS = {"harbor-reopens.md", "library-funding.md", "solar-farm.html", "volcano-alert.txt",
               "wire-rail-strike", "wire-museum-theft"}
 
@@ -88,6 +88,9 @@ def test_ask_answers_with_citations(client: httpx.Client) -> None:
     assert body["citations"] and all(set(c) == CITATION_KEYS for c in body["citations"])
     assert body["citations"][0]["n"] == 1
     assert "harbor-reopens.md" in {c["doc_id"] for c in body["citations"]}
+    # a "when" question: the date is marked inside the quote that states it
+    marked = [c for c in body["citations"] if c["answer_start"] is not None]
+    assert marked and all(0 <= c["answer_start"] < c["answer_end"] <= len(c["quote"]) for c in marked)
     assert {"embed", "retrieve", "compose", "total"} <= set(body["timings_ms"])
 
 
