@@ -262,6 +262,22 @@ class Store:
             return None
         return pl.document_from_payload(doc_id, points[0].payload, self.count(flt))
 
+    def document_chunks(self, doc_id: str, batch: int = 256) -> list[Hit]:
+        """Every stored chunk of one article, in article order (the page rebuilds the article from them)."""
+        if not self.exists():
+            return []
+        hits: list[Hit] = []
+        offset = None
+        while True:
+            with self._lock:
+                points, offset = self.client.scroll(
+                    self.collection, scroll_filter=doc_filter([doc_id]), limit=batch, offset=offset,
+                    with_payload=pl.HIT_FIELDS, with_vectors=False,
+                )
+            hits.extend(pl.hit_from_payload(p.payload, 0.0) for p in points)
+            if offset is None:
+                return sorted(hits, key=lambda h: (h.char_start, h.char_end))
+
     def query(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[models.ScoredPoint]:
         with self._lock:
             return self.client.query_points(

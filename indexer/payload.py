@@ -14,7 +14,7 @@ these constants). A stored point::
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +113,27 @@ class Hit:
     char_end: int
     dense_score: float | None = None
     """The chunk's cosine with the query, when the dense side saw it (the composer pre-ranks by it)."""
+
+
+def article_text(chunks: Iterable[Hit]) -> str:
+    """The cleaned article as far as its stored chunks cover it, each at its own offset.
+
+    Chunks overlap and hold ``article[char_start:char_end]``, so laying them at their offsets rebuilds the
+    article; a gap no chunk covers (only whitespace the chunker dropped between sentences) becomes spaces of the
+    same length, which keeps every citation's ``char_start``/``char_end`` valid in the result.
+    """
+    out: list[str] = []
+    end = 0
+    for c in sorted(chunks, key=lambda h: h.char_start):
+        if c.char_end <= end or not c.text:
+            continue
+        if c.char_start > end:
+            out.append(" " * (c.char_start - end))
+            out.append(c.text)
+        else:
+            out.append(c.text[end - c.char_start:])
+        end = c.char_end
+    return "".join(out)
 
 
 def hit_from_payload(payload: Mapping[str, Any] | None, score: float) -> Hit:

@@ -18,7 +18,7 @@ from litestar.di import Provide
 
 from indexer.collection import Store
 from indexer.embedding import Embedder
-from indexer.payload import DocumentSummary
+from indexer.payload import DocumentSummary, article_text
 from indexer.pipeline import Indexer, IngestReport
 from service.answering import ExtractiveComposer, QuestionPipeline
 from service.errors import ServiceUnavailable
@@ -56,6 +56,10 @@ class Services:
 
     def document(self, doc_id: str) -> DocumentSummary | None:
         return self.store.document(doc_id)
+
+    def article_text(self, doc_id: str) -> str:
+        """The cleaned article rebuilt from its stored chunks (citation offsets index into it)."""
+        return article_text(self.store.document_chunks(doc_id))
 
     def close(self) -> None:
         self.store.close()

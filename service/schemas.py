@@ -290,12 +290,15 @@ class DocumentOut(BaseModel):
     doc_hash: str | None
     origin: str | None
     indexed_at: str | None
+    text: str | None = Field(None, description="With `?text=true`: the cleaned article, rebuilt from its stored "
+                             "chunks; every citation's `char_start`/`char_end` index into it.")
 
     @classmethod
-    def from_summary(cls, d: DocumentSummary) -> DocumentOut:
+    def from_summary(cls, d: DocumentSummary, text: str | None = None) -> DocumentOut:
         return cls(doc_id=d.doc_id, title=d.title, url=d.url, source=d.source, author=d.author,
                    published_at=d.published_at, metadata=d.metadata, chunk_count=d.chunk_count,
-                   chunks_stored=d.chunks_stored, doc_hash=d.doc_hash, origin=d.origin, indexed_at=d.indexed_at)
+                   chunks_stored=d.chunks_stored, doc_hash=d.doc_hash, origin=d.origin, indexed_at=d.indexed_at,
+                   text=text)
 
 
 class DeleteResponse(BaseModel):

@@ -76,12 +76,12 @@ class DocumentsController(Controller):
             raise RejectedBatch(detail, [r.model_dump(mode="json") for r in response.results])
         return response
 
-    @get("/{doc_id:path}", sync_to_thread=True, summary="Metadata of one indexed article")
-    def read(self, doc_id: str, services: Services) -> DocumentOut:
+    @get("/{doc_id:path}", sync_to_thread=True, summary="Metadata of one indexed article (and its text)")
+    def read(self, doc_id: str, services: Services, text: bool = False) -> DocumentOut:
         summary = services.document(_doc_id(doc_id))
         if summary is None:
             raise NotFoundException(f"document {_doc_id(doc_id)!r} is not indexed")
-        return DocumentOut.from_summary(summary)
+        return DocumentOut.from_summary(summary, services.article_text(summary.doc_id) if text else None)
 
     @delete("/{doc_id:path}", sync_to_thread=True, status_code=200, summary="Remove an article and its chunks",
             guards=[require_write_key])

@@ -3,7 +3,7 @@
 // done). A follow-up goes to POST /v1/chat/completions {stream: true} with the earlier turns, so the service makes
 // it standalone first; its chunks carry the answer's pieces, its final chunk the citations and the
 // standalone_query, shown under the question ("searched for: ..."). Search-only turns list passages from
-// POST /v1/search. Each [n] marker opens a dialog with the cited passage, the quote highlighted.
+// POST /v1/search. Each [n] marker opens a dialog with the whole article, the cited quote highlighted in place.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -34,7 +34,7 @@ const els = {
 
 let controller = null; // AbortController of the request in flight
 const seenSources = new Set();
-const turns = []; // {n, question, mode, answer, citations, byChunk, standaloneQuery, filters, node, ...}
+const turns = []; // {n, question, mode, answer, citations, byChunk, filters, node, ...}
 let dialogOpener = null; // the element focus returns to when the source dialog closes
 
 // ---------------------------------------------------------------------------------------------- helpers
@@ -444,32 +444,46 @@ async function search(turn) {
 }
 
 // ---------------------------------------------------------------------------------------------- source dialog
-// A follow-up's answer does not carry its passages: they are fetched once, by searching the standalone query
-// with the same filters (the retrieval the answer was composed from), when a citation is first opened.
-async function loadPassages(turn) {
-  if (turn.passagesLoaded || !turn.standaloneQuery) return;
-  turn.passagesLoaded = true;
-  try {
-    const resp = await fetch("/v1/search", {
-      method: "POST", headers: headers(),
-      body: JSON.stringify({ query: turn.standaloneQuery, filters: turn.filters }),
-    });
-    if (!resp.ok) return;
-    for (const h of (await resp.json()).hits || []) if (!turn.byChunk.has(h.chunk_id)) turn.byChunk.set(h.chunk_id, h);
-  } catch {
-    // the quote alone is shown
+// A citation opens inside its whole article: GET /v1/documents/{id}?text=true gives the cleaned article, into
+// which every citation's char_start/char_end index, so the quote is highlighted exactly where it was cited.
+// Until the article arrives (or when it cannot be loaded) the chunk the answer came from is shown, or the quote.
+const articles = new Map(); // doc_id -> Promise<string | null>
+
+function loadArticle(docId) {
+  if (!articles.has(docId)) {
+    const path = docId.split("/").map(encodeURIComponent).join("/");
+    articles.set(docId, fetch(`/v1/documents/${path}?text=true`, { headers: headers() })
+      .then((resp) => (resp.ok ? resp.json() : null))
+      .then((doc) => (typeof doc?.text === "string" && doc.text ? doc.text : null))
+      .catch(() => null)
+      .then((text) => {
+        if (text === null) articles.delete(docId); // try again next time
+        return text;
+      }));
   }
+  return articles.get(docId);
 }
 
-function fillDialog(turn, c) {
+function articleWithQuote(article, c) {
+  if (!article || article.slice(c.char_start, c.char_end) !== c.quote) return null;
+  const p = el("p", { class: "passage article" });
+  p.append(article.slice(0, c.char_start), quoteMark(c.quote, c), article.slice(c.char_end));
+  return p;
+}
+
+function fillDialog(turn, c, article = null) {
   els.dialogTitle.replaceChildren(el("span", { class: "num", text: `[${c.n}] ` }), c.title || c.doc_id || "Untitled");
   els.dialogMeta.replaceChildren(...meta(c).childNodes);
-  const chunk = turn.byChunk.get(c.chunk_id);
-  const text = chunk?.text || c.quote || "";
-  const p = highlighted(text, c.quote, "passage", c);
-  if (chunk && chunk.char_start > 0) p.prepend("… ");
+  let p = articleWithQuote(article, c);
+  let noteText = "";
+  if (!p) {
+    const chunk = turn.byChunk.get(c.chunk_id);
+    p = highlighted(chunk?.text || c.quote || "", c.quote, "passage", c);
+    if (chunk && chunk.char_start > 0) p.prepend("… ");
+    noteText = article === null ? "Loading the article…" : "The article is not available; the cited passage is shown.";
+  }
   els.dialogPassage.replaceChildren(p);
-  els.dialogNote.textContent = chunk ? "" : "The passage around this quote is not available; the quote is shown alone.";
+  els.dialogNote.textContent = noteText;
   els.dialogUrl.replaceChildren();
   const href = safeUrl(c.url);
   if (href) els.dialogUrl.append(el("a", { href, target: "_blank", rel: "noopener noreferrer", text: "Open the article" }));
@@ -488,12 +502,10 @@ async function openSource(turn, n, opener) {
   fillDialog(turn, c);
   if (!els.dialog.open) els.dialog.showModal();
   els.dialogPassage.focus();
-  els.dialogPassage.querySelector("mark")?.scrollIntoView({ block: "nearest" });
-  if (!turn.byChunk.has(c.chunk_id) && turn.standaloneQuery) {
-    els.dialogNote.textContent = "Loading the passage around this quote…";
-    await loadPassages(turn);
-    if (els.dialog.open && dialogOpener === opener) fillDialog(turn, c);
-  }
+  const article = await loadArticle(c.doc_id);
+  if (!els.dialog.open || dialogOpener !== opener) return; // closed, or another source opened meanwhile
+  fillDialog(turn, c, article ?? "");
+  els.dialogPassage.querySelector("mark")?.scrollIntoView({ block: "center" });
 }
 
 els.turns.addEventListener("click", (ev) => {

@@ -84,6 +84,12 @@ def _completion(url: str, messages: list[dict[str, str]]) -> dict[str, Any]:
     return r.json()
 
 
+def _article(url: str, doc_id: str) -> str:
+    r = httpx.get(f"{url}/v1/documents/{doc_id}", params={"text": "true"}, timeout=60)
+    assert r.status_code == 200, r.text
+    return str(r.json()["text"])
+
+
 def _answer_text(completion: dict[str, Any]) -> str:
     """The completion's content without the Markdown sources list (the page shows sources as cards)."""
     return completion["choices"][0]["message"]["content"].split("\n\n**Sources**")[0]
@@ -161,10 +167,15 @@ def test_conversation_keyboard_only(browser: Callable[..., BrowserContext], chat
     mark = dialog.locator("mark")
     expect(mark).to_have_text(cited["quote"])
     expect(dialog.locator("#dialog-title")).to_contain_text(cited["title"])
-    # the quote inside its passage: the follow-up's passages are fetched by its standalone query
+    # the quote inside its whole article, at the cited offsets
     expect(page.locator("#dialog-note")).to_have_text("")
-    passage = page.locator("#dialog-passage").inner_text()
-    assert len(passage) > len(cited["quote"]) and cited["quote"] in passage
+    article = _article(chat_url, cited["doc_id"])
+    shown = page.locator("#dialog-passage").inner_text()
+    assert " ".join(shown.split()) == " ".join(article.split())
+    before = page.evaluate("document.querySelector('#dialog-passage mark').previousSibling?.textContent ?? ''")
+    assert before == article[: cited["char_start"]]
+    assert page.evaluate("(r => r.top >= 0 && r.bottom <= innerHeight)"
+                         "(document.querySelector('#dialog-passage mark').getBoundingClientRect())")
     expect(turn2.locator(f"#turn-2-source-{opener}")).to_have_class("card active")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()

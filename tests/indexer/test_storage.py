@@ -183,3 +183,23 @@ def test_a_second_opener_of_the_embedded_store_gets_a_clear_error(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: the embedded Qdrant store at {settings.qdrant_path}")
     assert "in use by another process" in lines[0]
+
+
+def test_article_is_rebuilt_from_its_stored_chunks(indexer: Indexer, corpus: Path) -> None:
+    """The page opens a citation inside its whole article: the chunks laid at their offsets give back the cleaned
+    article, so a citation's char_start/char_end index into it."""
+    from indexer.payload import article_text
+
+    indexer.ingest_paths([corpus])
+    articles = articles_of(corpus)
+    multi = [d for d in articles if len(indexer.store.document_chunks(d)) >= 3]
+    assert multi  # the generated long articles
+    for doc_id, article in articles.items():
+        chunks = indexer.store.document_chunks(doc_id)
+        rebuilt = article_text(chunks)
+        assert len(rebuilt) == len(article.text)
+        # identical but for whitespace the chunker left between chunks
+        assert [i for i, (a, b) in enumerate(zip(rebuilt, article.text, strict=True)) if a != b and not b.isspace()] == []
+        for c in chunks:
+            assert rebuilt[c.char_start:c.char_end] == c.text
+    assert indexer.store.document_chunks("no-such-doc") == []

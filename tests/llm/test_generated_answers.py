@@ -88,8 +88,8 @@ def test_generated_answer_to_the_mission_question(llm_url: str) -> None:
     assert not str(body["fallback_reason"] or "").startswith(MODEL_FAILURES)
     assert any(c["doc_id"] == "mali-lavrov-visit.md" for c in body["citations"])
     for c in body["citations"]:  # quotes are verbatim article text at their offsets
-        doc = httpx.get(f"{llm_url}/v1/documents/{c['doc_id']}", timeout=30).json()
-        assert doc["doc_id"] == c["doc_id"] and c["char_end"] - c["char_start"] == len(c["quote"])
+        doc = httpx.get(f"{llm_url}/v1/documents/{c['doc_id']}", params={"text": "true"}, timeout=30).json()
+        assert doc["doc_id"] == c["doc_id"] and doc["text"][c["char_start"]:c["char_end"]] == c["quote"]
 
 
 def test_openai_endpoint_ends_with_verified_citations(llm_url: str) -> None:

@@ -92,6 +92,9 @@ def test_ask_answers_with_citations(client: httpx.Client) -> None:
     marked = [c for c in body["citations"] if c["answer_start"] is not None]
     assert marked and all(0 <= c["answer_start"] < c["answer_end"] <= len(c["quote"]) for c in marked)
     assert {"embed", "retrieve", "compose", "total"} <= set(body["timings_ms"])
+    for c in body["citations"]:  # the page opens each quote inside its whole article, at the cited offsets
+        article = client.get(f"/v1/documents/{c['doc_id']}", params={"text": "true"}).json()["text"]
+        assert article[c["char_start"]:c["char_end"]] == c["quote"]
 
 
 def test_ask_respects_filters(client: httpx.Client) -> None:
@@ -113,6 +116,8 @@ def test_document_round_trip(client: httpx.Client) -> None:
     assert doc["title"] == "Night ferry resumes" and doc["author"] == "Ana Ruiz"
     assert doc["published_at"] == "2026-06-01T00:00:00Z" and doc["metadata"] == {"desk": "transport"}
     assert doc["chunk_count"] == doc["chunks_stored"] == 1 and doc["origin"] == "api" and doc["doc_hash"]
+    assert doc["text"] is None  # the article text only when asked for
+    assert client.get("/v1/documents/test-ferry?text=true").json()["text"] == record["body"]
     assert client.post("/v1/documents", json=[record]).json()["results"][0]["status"] == "unchanged"
 
     record["body"] = "The night ferry to Vesterholm was cancelled again because of a storm warning."
