@@ -296,16 +296,19 @@ class Store:
 
     def query_fused(
         self, dense: Any, sparse: models.SparseVector, prefetch_limit: int, limit: int, flt: models.Filter | None,
-        fusion: models.Fusion,
+        fusion: models.Fusion, rescore: models.FormulaQuery | None = None,
     ) -> list[models.ScoredPoint]:
-        """Dense and sparse prefetches fused inside Qdrant (RRF or DBSF)."""
+        """Dense and sparse prefetches fused inside Qdrant (RRF or DBSF); with ``rescore``, a formula over the
+        fused ``$score`` (recency) re-ranks the fused candidates in the same request."""
         prefetch = [models.Prefetch(query=dense, using=DENSE, limit=prefetch_limit, filter=flt)]
         if sparse.indices:
             prefetch.append(models.Prefetch(query=sparse, using=SPARSE, limit=prefetch_limit, filter=flt))
+        fused = models.FusionQuery(fusion=fusion)
+        if rescore is not None:
+            prefetch = [models.Prefetch(prefetch=prefetch, query=fused, limit=limit)]
         with self._lock:
             return self.client.query_points(
-                self.collection, prefetch=prefetch, query=models.FusionQuery(fusion=fusion), limit=limit,
-                with_payload=pl.HIT_FIELDS,
+                self.collection, prefetch=prefetch, query=rescore or fused, limit=limit, with_payload=pl.HIT_FIELDS,
             ).points
 
     def payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -46,7 +46,7 @@ class PassageStore(Protocol):
 
     def query_fused(
         self, dense: Any, sparse: models.SparseVector, prefetch_limit: int, limit: int, flt: models.Filter | None,
-        fusion: models.Fusion,
+        fusion: models.Fusion, rescore: models.FormulaQuery | None = None,
     ) -> list[models.ScoredPoint]: ...
 
     def payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]: ...

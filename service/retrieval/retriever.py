@@ -21,7 +21,7 @@ from typing import Any, Literal
 from qdrant_client import models
 
 from indexer.collection import build_filter
-from indexer.payload import DENSE, SPARSE, Hit, doc_id_of, hit_from_payload
+from indexer.payload import DENSE, PUBLISHED_AT, SPARSE, Hit, doc_id_of, hit_from_payload
 from indexer.sparse import SparseEncoder
 from service.ports import Encoder, PassageStore
 from service.retrieval.fusion import ADAPTIVE_DEPTH, Fused, adaptive_dense_weight, fuse_weighted
@@ -31,6 +31,7 @@ from service.retrieval.recency import (
     DEFAULT_WEIGHT,
     anchored_as_of,
     apply_recency,
+    recency_formula,
     resolve_half_life,
 )
 from service.settings import FusionMethod, ServiceSettings
@@ -119,10 +120,35 @@ class Retriever:
         if half_life:
             explicit = recency is not None and recency.strip().lower() != "auto"
             weight = DEFAULT_WEIGHT if explicit else AUTO_WEIGHT
-            result.hits = by_recency(result.hits, half_life, as_of or datetime.now(UTC), weight)
+            method = fusion or self.settings.fusion
+            if self.memory_index is None and mode == "hybrid" and method in ("rrf", "dbsf") and result.hits:
+                result.hits = self._rescored_in_qdrant(query, result, limit * RECENCY_DEPTH, filters, collapse,
+                                                       method, half_life, as_of or datetime.now(UTC), weight)
+            else:
+                result.hits = by_recency(result.hits, half_life, as_of or datetime.now(UTC), weight)
             result.recency = half_life
         result.hits = result.hits[:limit]
         return result
+
+    def _rescored_in_qdrant(
+        self, query: str, result: SearchResult, limit: int, filters: SearchFilters | None, collapse: bool,
+        method: FusionMethod, half_life: timedelta, as_of: datetime, weight: float,
+    ) -> list[Hit]:
+        """Recency inside Qdrant's query API: the fused candidates re-ranked by :func:`recency_formula`, anchored
+        (as :func:`by_recency` is) on the newest relevant candidate of the first, relevance-only pass."""
+        anchor = anchored_as_of([h.score for h in result.hits], [h.published_at for h in result.hits], as_of)
+        sparse = self.sparse.encode_query(query)
+        fetch = limit * 4 if collapse else limit
+        t0 = time.perf_counter()
+        points = self.store.query_fused(
+            result.query_vector, models.SparseVector(indices=sparse.indices, values=sparse.values),
+            max(self.settings.prefetch_limit, fetch), fetch, filters.to_qdrant() if filters else None,
+            models.Fusion.RRF if method == "rrf" else models.Fusion.DBSF,
+            rescore=recency_formula(PUBLISHED_AT, anchor, half_life, weight),
+        )
+        result.timings_ms["retrieve"] = result.timings_ms.get("retrieve", 0.0) + ms_since(t0)
+        hits = [hit_from_payload(p.payload, p.score) for p in points]
+        return collapse_by_document(hits) if collapse else hits
 
     def _collection_exists(self) -> bool:
         try:
