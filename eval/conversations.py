@@ -41,6 +41,7 @@ from indexer.pipeline import Indexer
 from indexer.readers import Skipped
 from service.answering import Ask
 from service.answering.followup import standalone_query
+from service.answering.rewrite import ModelRewriter
 from service.context import build_pipeline
 from service.retrieval import Retriever
 from service.settings import ServiceSettings
@@ -53,7 +54,8 @@ DEFAULT_OUT = REPO / "eval" / "results" / "conversations.json"
 DISTRACTOR_SEED = 1234
 HIT_DEPTH = 5
 MRR_DEPTH = 10
-METHODS = ("alone", "prepend", "rewrite")
+METHODS = ("alone", "prepend", "rewrite", "model")
+"""``model``: the configured language model rewrites (``NEWSDESK_LLM_BASE_URL`` set); absent otherwise."""
 
 
 @dataclass
@@ -121,10 +123,16 @@ def prepend_previous(user_turns: list[str], max_chars: int) -> str:
     return last
 
 
-def queries_for(users: list[str]) -> dict[str, str]:
-    """The three queries for the last of ``users`` (all user turns so far, in order)."""
-    return {"alone": users[-1], "prepend": prepend_previous(users, 10_000),
-            "rewrite": standalone_query(users).query}
+def queries_for(users: list[str], rewriter: ModelRewriter | None = None) -> dict[str, str]:
+    """The queries for the last of ``users`` (all user turns so far, in order): alone, prepended, rewritten by
+    the rule, and by the model when ``rewriter`` is given."""
+    out = {"alone": users[-1], "prepend": prepend_previous(users, 10_000), "rewrite": standalone_query(users).query}
+    if rewriter is not None:
+        rewrite = rewriter.rewrite(users)
+        out["model"] = rewrite.query
+        if rewrite.by != "model":
+            print(f"model rewrite fell back ({rewrite.by}): {users[-1]!r}", file=sys.stderr)
+    return out
 
 
 def _news_articles(threads: list[Thread], distractors: int) -> list[Article | Skipped]:
@@ -161,6 +169,7 @@ def evaluate_corpus(
         index_info = {**report.summary(), "index_seconds": round(time.perf_counter() - t0, 1)}
         retriever = Retriever.for_store(local, indexer.store, embedder)
         pipeline = build_pipeline(local, retriever)
+        rewriter = ModelRewriter(local) if local.llm_configured else None
         scored = Scored()
         for thread in threads:
             users: list[str] = []
@@ -171,7 +180,7 @@ def evaluate_corpus(
                     scored.first_turn_hits.append(float(bool(set(docs[:HIT_DEPTH]) & set(turn.gold))))
                     continue
                 row: dict[str, Any] = {"thread": thread.id, "turn": i, "text": turn.text, "gold": turn.gold}
-                for method, query in queries_for(users).items():
+                for method, query in queries_for(users, rewriter).items():
                     docs = _ranked_docs(retriever, query)
                     hit = float(bool(set(docs[:HIT_DEPTH]) & set(turn.gold)))
                     rank = next((r for r, d in enumerate(docs[:MRR_DEPTH], start=1) if d in turn.gold), None)
@@ -201,7 +210,7 @@ def _mean(values: list[float]) -> float:
 
 def summarise(scored: Scored, answers: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"follow_up_turns": len(scored.rows), "first_turn_hit@5": _mean(scored.first_turn_hits)}
-    for m in METHODS:
+    for m in (m for m in METHODS if scored.hits[m]):
         out[m] = {"hit@5": _mean(scored.hits[m]), "hit@1": _mean(scored.top1[m]), "mrr@10": _mean(scored.rr[m])}
         if answers:
             out[m].update({"found": _mean(scored.found[m]), "gold_cited": _mean(scored.cited[m])})
@@ -229,8 +238,8 @@ def table(summaries: dict[str, dict[str, Any]], answers: bool) -> str:
     if answers:
         head += " all found | all gold cited |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for m in METHODS:
-        cells = [f"{summaries[n][m]['hit@5']:.3f}" for n in names]
+    for m in (m for m in METHODS if m in summaries[names[-1]]):
+        cells = [f"{summaries[n][m]['hit@5']:.3f}" if m in summaries[n] else "" for n in names]
         total = summaries[names[-1]][m]
         row = f"| {m} | " + " | ".join(cells) + f" | {total['hit@1']:.3f} | {total['mrr@10']:.3f} |"
         if answers:

@@ -91,12 +91,15 @@ def build_pipeline(settings: ServiceSettings, retriever: Retriever) -> QuestionP
     if not settings.llm_configured:
         return QuestionPipeline(retriever, extractive, prefer=settings.composer)
     from service.answering.generated import GeneratedComposer  # the openai client only when a model is set
+    from service.answering.rewrite import ModelRewriter
     from service.answering.support import SupportChecker
 
     checker = SupportChecker(retriever.encoder)
     generated = GeneratedComposer(settings, checker, extractive)
+    rewriter = ModelRewriter(settings) if settings.llm_rewrite else None
     log.info("language model: %s at %s", settings.llm_model, settings.llm_base_url)
-    return QuestionPipeline(retriever, extractive, generated, prefer=settings.composer, support=checker)
+    return QuestionPipeline(retriever, extractive, generated, prefer=settings.composer, support=checker,
+                            rewriter=rewriter)
 
 
 # --- dependency injection -------------------------------------------------------------------------------------

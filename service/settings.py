@@ -63,6 +63,8 @@ class ServiceSettings(IndexerSettings):
     llm_api_key: str | None = None
     llm_timeout_s: float = Field(60.0, gt=0)
     llm_max_tokens: int = Field(256, ge=16)
+    llm_rewrite: bool = Field(True, description="Let the model make follow-up questions standalone (else the rule).")
+    llm_rewrite_timeout_s: float = Field(20.0, gt=0, description="A slower rewrite falls back to the rule.")
     llm_context_tokens: int = Field(
         700, ge=100, le=32000,
         description="Evidence given to the model: the retrieved passages' best sentences and their neighbours, "

@@ -68,6 +68,9 @@ class Rewrite:
     rewritten: bool
     carried: list[str] = field(default_factory=list)
     """Terms taken from the earlier turns, in the order they were added to the query."""
+    by: str = "rule"
+    """Who rewrote it: ``rule`` (this module), ``model`` (``service.answering.rewrite``), or ``rule:<why>`` when
+    the model was asked and the rule stood in (``llm_timeout``, ``llm_unreachable``, ``llm_invalid``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from indexer.payload import Hit
 from service.answering.citations import SupportCheck, verify_citations
+from service.answering.followup import Rewrite, standalone_query
 from service.answering.types import NOT_FOUND_ANSWER, Answer, AnswerPiece, Draft, render
 from service.retrieval import Retriever, SearchFilters
 from service.settings import ComposerName
@@ -25,6 +26,10 @@ from service.timing import STAGES, ms_since
 TokenSink = Callable[[str], None]
 
 DEFAULT_TOP_K = 8
+
+
+class Rewriter(Protocol):
+    def rewrite(self, turns: list[str]) -> Rewrite: ...
 
 
 class Composer(Protocol):
@@ -68,12 +73,19 @@ class QuestionPipeline:
     sentences that paraphrase their quote."""
 
     def __init__(self, retriever: Retriever, extractive: Composer, generated: Composer | None = None,
-                 prefer: ComposerName = "auto", support: SupportCheck | None = None) -> None:
+                 prefer: ComposerName = "auto", support: SupportCheck | None = None,
+                 rewriter: Rewriter | None = None) -> None:
         self.retriever = retriever
         self.extractive = extractive
         self.generated = generated
         self.prefer = prefer
         self.support = support
+        self.rewriter = rewriter
+
+    def standalone(self, turns: list[str]) -> Rewrite:
+        """The last of a conversation's user turns as a standalone query: by the model when one is configured
+        (``service.answering.rewrite``), else by carrying the earlier turns' subject (``followup``)."""
+        return self.rewriter.rewrite(turns) if self.rewriter else standalone_query(turns)
 
     def composer_for(self, ask: Ask) -> tuple[Composer, str | None]:
         """The composer for this question, and why it is not the one asked for (None when it is)."""

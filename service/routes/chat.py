@@ -2,12 +2,14 @@
 
 ``GET /v1/models`` lists one model, ``newsdesk``; ``POST /v1/chat/completions`` answers the conversation's
 question through the question pipeline, as one completion or as a stream of chunks (the wire format:
-``service.openai_wire``). A follow-up turn is first made standalone (``service.answering.followup``); the
-response says which query was used (``standalone_query``).
+``service.openai_wire``). A follow-up turn is first made standalone (by the language model when one is
+configured, ``service.answering.rewrite``, else by the rule of ``service.answering.followup``); the response says
+which query was used (``standalone_query``).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -18,7 +20,6 @@ from litestar.response import Stream
 
 from service import openai_wire as wire
 from service.answering import QuestionPipeline
-from service.answering.followup import standalone_query
 from service.errors import FieldError
 from service.metrics import observe_answer
 from service.openai_wire import ChatCompletionRequest
@@ -26,18 +27,24 @@ from service.schemas import too_long
 from service.settings import ServiceSettings
 from service.streaming import chat_stream
 
+log = logging.getLogger("newsdesk.chat")
 
-def _question(data: ChatCompletionRequest, settings: ServiceSettings) -> str:
-    """The standalone query for the last user turn (the turn alone when the rewrite would be too long)."""
+
+def _user_turns(data: ChatCompletionRequest, settings: ServiceSettings) -> list[str]:
     turns = [t for t in data.user_turns() if t]
     if not turns:
         raise FieldError("messages", "no user message with text content")
-    question = standalone_query(turns).query
-    if len(question) > settings.max_question_chars:
-        question = turns[-1]
-    if message := too_long("the question", question, settings.max_question_chars):
+    if message := too_long("the question", turns[-1], settings.max_question_chars):
         raise FieldError("messages", message)
-    return question
+    return turns
+
+
+def _question(pipeline: QuestionPipeline, turns: list[str], settings: ServiceSettings) -> str:
+    """The standalone query for the last user turn (the turn alone when the rewrite would be too long)."""
+    rewrite = pipeline.standalone(turns)
+    if rewrite.rewritten:
+        log.info("follow-up made standalone by %s: %r", rewrite.by, rewrite.query)
+    return rewrite.query if len(rewrite.query) <= settings.max_question_chars else turns[-1]
 
 
 class ChatController(Controller):
@@ -58,7 +65,8 @@ class ChatController(Controller):
     async def chat_completions(
         self, data: ChatCompletionRequest, pipeline: QuestionPipeline, settings: ServiceSettings
     ) -> Response[dict[str, Any]] | Stream:
-        question = _question(data, settings)
+        turns = _user_turns(data, settings)  # bad input is refused before any model call
+        question = await anyio.to_thread.run_sync(_question, pipeline, turns, settings)
         if data.stream:
             return chat_stream(pipeline, data, question, settings.tokenizer_encoding)
         answer = await anyio.to_thread.run_sync(pipeline.ask, data.to_ask(question))
