@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("newsdesk.llm").setLevel(logging.INFO)  # why a model rewrite was not used
 
     threads = load_threads(args.set)
     settings = ServiceSettings.from_env()

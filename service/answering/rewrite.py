@@ -7,7 +7,7 @@ a pronoun to the right name and drop what the follow-up no longer asks about. Th
 
 * a turn that is not a follow-up (it names its own subject) goes to retrieval as typed, with no model call;
 * the model unreachable, too slow (``NEWSDESK_LLM_REWRITE_TIMEOUT_S``), or replying with something that is not a
-  query (empty, several lines of prose, a "NOT FOUND", much longer than the conversation, or sharing no word
+  query (empty, a "NOT FOUND", much longer than the conversation, or sharing no word
   with the follow-up) gives the rule's rewrite, and ``Rewrite.by`` says which one was used and why.
 """
 
@@ -51,7 +51,7 @@ def clean_reply(reply: str, turns: list[str]) -> str | None:
     if not lines:
         return None
     query = _PREFIX.sub("", lines[0]).strip().strip("\"'`“”").strip()
-    if not query or "NOT FOUND" in query.upper() or len(lines) > 2:
+    if not query or "NOT FOUND" in query.upper():
         return None
     if len(query) > max(200, 2 * sum(len(t) for t in turns)):
         return None

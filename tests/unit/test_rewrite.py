@@ -27,7 +27,7 @@ TURNS = ["What did Russia promise Mali?", "and what about fertilizers?"]
     ("", None),
     ("NOT FOUND", None),
     ("Russia promised Mali wheat and petroleum products.", None),  # an answer: no word of the follow-up is left
-    ("Fertilizers\nThe question asks about...\nMore prose here.", None),
+    ("What about fertilizers in Mali?\nEarlier questions:\n1. ...", "What about fertilizers in Mali?"),  # the first line
     ("fertilizers " * 80, None),
 ])
 def test_clean_reply(reply: str, expected: str | None) -> None:
