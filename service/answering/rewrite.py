@@ -7,8 +7,8 @@ a pronoun to the right name and drop what the follow-up no longer asks about. Th
 
 * a turn that is not a follow-up (it names its own subject) goes to retrieval as typed, with no model call;
 * the model unreachable, too slow (``NEWSDESK_LLM_REWRITE_TIMEOUT_S``), or replying with something that is not a
-  query (empty, a "NOT FOUND", much longer than the conversation, or sharing no word
-  with the follow-up) gives the rule's rewrite, and ``Rewrite.by`` says which one was used and why.
+  query (empty, a "NOT FOUND", much longer than the conversation, or a statement sharing no word with the
+  follow-up: an answer, not a query) gives the rule's rewrite, and ``Rewrite.by`` says which one was used and why.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def clean_reply(reply: str, turns: list[str]) -> str | None:
     if len(query) > max(200, 2 * sum(len(t) for t in turns)):
         return None
     own = set(terms(turns[-1]))
-    if own and not own & set(terms(query)):
-        return None  # it answered or drifted instead of rewriting: nothing of the follow-up is left
+    if own and not own & set(terms(query)) and not query.endswith("?"):
+        return None  # a statement with nothing of the follow-up left: it answered or drifted instead of rewriting
     return query
 
 

@@ -27,6 +27,8 @@ TURNS = ["What did Russia promise Mali?", "and what about fertilizers?"]
     ("", None),
     ("NOT FOUND", None),
     ("Russia promised Mali wheat and petroleum products.", None),  # an answer: no word of the follow-up is left
+    ("Which fertilizer deals did Russia offer Mali?", "Which fertilizer deals did Russia offer Mali?"),
+    ("Did Russia offer Mali anything else?", "Did Russia offer Mali anything else?"),  # a question: kept
     ("What about fertilizers in Mali?\nEarlier questions:\n1. ...", "What about fertilizers in Mali?"),  # the first line
     ("fertilizers " * 80, None),
 ])
