@@ -257,13 +257,17 @@ def main() -> None:
     p.add_argument("--keep", action="store_true", help="keep the server's storage afterwards")
     p.add_argument("--table", action="store_true", help="only print the recorded table")
     args = p.parse_args()
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if not args.table:
         r = run(args)
-        results[f"{r['points']}/{r['quant']}"] = r
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2))
+        # one file per run too: runs of other sizes may be going on at the same time
+        (RESULTS.parent / f"scale_server-{r['points']}-{r['quant']}.json").write_text(json.dumps(r, indent=2))
         print(json.dumps(r, indent=2))
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for path in sorted(RESULTS.parent.glob("scale_server-*-*.json")):
+        r = json.loads(path.read_text())
+        results[f"{r['points']}/{r['quant']}"] = r
+    RESULTS.write_text(json.dumps(results, indent=2))
     print(table(results))
 
 
