@@ -196,14 +196,61 @@ def measure(size: int, questions: list[str], requests: int) -> dict[str, Any]:
             "uptime": uptime()}
 
 
+def measure_in_process(size: int, questions: list[str], requests: int, embedder: Any) -> dict[str, Any]:
+    """The same store through the service's own objects in this process (no HTTP, model already loaded):
+    ``Store.open``, ``Retriever.for_store`` (the in-memory index, built by the first search), lookups."""
+    from service.retrieval import Retriever
+
+    settings = settings_for(size)
+    built = json.loads((CACHE / f"embedded-{size}" / "built.json").read_text())
+    disk_mb = sum(f.stat().st_size for f in settings.qdrant_path.rglob("*") if f.is_file()) / 2**20
+    me = psutil.Process()
+    rss0 = me.memory_info().rss / 2**20
+    t0 = time.perf_counter()
+    store = Store.open(settings)
+    open_s = time.perf_counter() - t0
+    rss_open = me.memory_info().rss / 2**20
+    try:
+        retriever = Retriever.for_store(settings, store, embedder)
+        t1 = time.perf_counter()
+        retriever.search(questions[0])
+        first_s = time.perf_counter() - t1
+        retrieve, embed = [], []
+        for i in range(requests):
+            timings = retriever.search(questions[(i + 1) % len(questions)]).timings_ms
+            retrieve.append(timings["retrieve"])
+            embed.append(timings.get("embed", 0.0))
+        rss = me.memory_info().rss / 2**20
+    finally:
+        store.close()
+    return {"size": size, "mode": "in-process", "chunks": built["chunks"], "articles": built["articles"],
+            "build_s": built["build_s"], "disk_mb": round(disk_mb, 1), "open_s": round(open_s, 2),
+            "first_search_s": round(first_s, 2), "rss_mb_store_open": round(rss_open - rss0),
+            "rss_mb_store_and_index": round(rss - rss0), "retrieve_ms": percentiles(retrieve),
+            "embed_ms": percentiles(embed), "uptime": uptime()}
+
+
 def table(results: dict[str, Any]) -> str:
     rows = ["| chunks | disk MB | Store.open s | service ready s | first search s | RSS MB | /v1/search p50 / p99 ms "
             "| lookup p50 / p99 ms | load avg |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in sorted(results.values(), key=lambda r: r["size"]):
+        if r.get("mode") == "in-process":
+            continue
         load = r["uptime"].split("load average:")[-1].strip()
         rows.append(f"| {r['chunks']:,} | {r['disk_mb']} | {r['open_s']} | {r['ready_s']} | {r['first_search_s']} | "
                     f"{r['rss_mb']} | {r['http_ms']['p50']} / {r['http_ms']['p99']} | "
                     f"{r['retrieve_ms']['p50']} / {r['retrieve_ms']['p99']} | {load} |")
+    rows += ["", "In process (service objects, model loaded before; RSS = growth of this process):", "",
+             "| chunks | disk MB | Store.open s | first search s (builds the in-memory index) | RSS MB after open "
+             "| RSS MB open + index | lookup p50 / p99 ms | embed p50 ms | load avg |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in sorted(results.values(), key=lambda r: r["size"]):
+        if r.get("mode") != "in-process":
+            continue
+        load = r["uptime"].split("load average:")[-1].strip()
+        rows.append(f"| {r['chunks']:,} | {r['disk_mb']} | {r['open_s']} | {r['first_search_s']} | "
+                    f"{r['rss_mb_store_open']} | {r['rss_mb_store_and_index']} | {r['retrieve_ms']['p50']} / "
+                    f"{r['retrieve_ms']['p99']} | {r['embed_ms']['p50']} | {load} |")
     return "\n".join(rows)
 
 
@@ -213,6 +260,8 @@ def main() -> int:
     p.add_argument("--requests", type=int, default=100)
     p.add_argument("--sigma", type=float, default=0.03)
     p.add_argument("--base-cache", default=str(REPO / ".eval-cache" / "embeddings" / "*" / "*.npz"))
+    p.add_argument("--in-process", action="store_true",
+                   help="measure through the service's objects in this process instead of a service process")
     p.add_argument("--table", action="store_true", help="only print the recorded table")
     args = p.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -227,10 +276,19 @@ def main() -> int:
         for size in sizes:
             build(size, seed, embedder)
         questions = [json.loads(line)["text"] for line in (DATA / "queries.jsonl").open(encoding="utf-8")]
+        model = None
+        if args.in_process:
+            from indexer.embedding import Embedder
+            model = Embedder(settings_for(sizes[0]))
+            model.encode_query("warm up")
         for size in sizes:
-            r = measure(size, questions, args.requests)
-            results[str(size)] = r
+            if model is not None:
+                r, key = measure_in_process(size, questions, args.requests, model), f"{size}/in-process"
+            else:
+                r, key = measure(size, questions, args.requests), str(size)
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}  # other sizes may run alongside
+            results[key] = r
             RESULTS.write_text(json.dumps(results, indent=2))
             print(json.dumps(r), flush=True)
     print(table(results))

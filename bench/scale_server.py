@@ -109,6 +109,17 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def rss_parts(pid: int) -> dict[str, float]:
+    """VmRSS split into anonymous memory (heap: what the server allocated) and file pages (mmap'd segments)."""
+    out = {}
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            for key, name in (("VmRSS:", "rss"), ("RssAnon:", "anon"), ("RssFile:", "file")):
+                if line.startswith(key):
+                    out[name] = round(int(line.split()[1]) / 1024, 1)
+    return out
+
+
 def du_mb(path: Path) -> float:
     total = 0
     for root, _, files in os.walk(path):
@@ -196,31 +207,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             res = client.query_points(name, query=q.tolist(), limit=10, search_params=params, with_payload=False)
             return [int(p.id) for p in res.points]
 
-        variants: dict[str, models.SearchParams] = {"hnsw": models.SearchParams(hnsw_ef=args.ef)}
-        if args.quant == "int8":
-            variants["hnsw_int8_rescore"] = models.SearchParams(
-                hnsw_ef=args.ef, quantization=models.QuantizationSearchParams(rescore=True, oversampling=2.0))
-            variants["hnsw_int8_no_rescore"] = models.SearchParams(
-                hnsw_ef=args.ef, quantization=models.QuantizationSearchParams(rescore=False))
-            variants["hnsw"] = models.SearchParams(hnsw_ef=args.ef,
-                                                   quantization=models.QuantizationSearchParams(ignore=True))
+        variants: dict[str, models.SearchParams] = {}
+        for ef in args.ef:  # the first ef is the headline; more show the recall / latency trade-off
+            tag = "" if ef == args.ef[0] else f"@ef{ef}"
+            if args.quant == "int8":
+                variants[f"hnsw{tag}"] = models.SearchParams(
+                    hnsw_ef=ef, quantization=models.QuantizationSearchParams(ignore=True))
+                variants[f"hnsw_int8_rescore{tag}"] = models.SearchParams(
+                    hnsw_ef=ef, quantization=models.QuantizationSearchParams(rescore=True, oversampling=2.0))
+                variants[f"hnsw_int8_no_rescore{tag}"] = models.SearchParams(
+                    hnsw_ef=ef, quantization=models.QuantizationSearchParams(rescore=False))
+            else:
+                variants[f"hnsw{tag}"] = models.SearchParams(hnsw_ef=ef)
+        pid = node.process.pid  # type: ignore[union-attr]
+        out["rss_ready"] = rss_parts(pid)
         for q in qsel[:20]:  # warm-up: page the index (and, on disk, the vectors) in
             search(grpc, q, next(iter(variants.values())))
+        searches: dict[str, Any] = {}
+        found: dict[str, list[list[int]]] = {}
+        for label, params in variants.items():
+            for proto, client in (("grpc", grpc), ("http", http)):
+                lat, got = [], []
+                for q in qsel:
+                    s = time.perf_counter()
+                    got.append(search(client, q, params))
+                    lat.append((time.perf_counter() - s) * 1000)
+                searches[f"{label}/{proto}"], found[f"{label}/{proto}"] = percentiles(lat), got
+        # RAM of a server that has answered HNSW searches only (exact search below touches every vector)
+        out["rss_after_hnsw"] = rss_parts(pid)
+        out["rss_mb"] = out["rss_after_hnsw"]["rss"]
         t3 = time.perf_counter()
         exact = [search(grpc, q, models.SearchParams(exact=True)) for q in qsel]
         out["exact_search_ms_mean"] = round((time.perf_counter() - t3) * 1000 / len(qsel), 1)
-        searches: dict[str, Any] = {}
-        for label, params in variants.items():
-            for proto, client in (("grpc", grpc), ("http", http)):
-                lat, recall = [], []
-                for q, truth in zip(qsel, exact, strict=True):
-                    s = time.perf_counter()
-                    got = search(client, q, params)
-                    lat.append((time.perf_counter() - s) * 1000)
-                    recall.append(len(set(got) & set(truth)) / 10)
-                searches[f"{label}/{proto}"] = {**percentiles(lat), "recall_at_10": round(float(np.mean(recall)), 4)}
+        for key, got in found.items():
+            searches[key]["recall_at_10"] = round(float(np.mean(
+                [len(set(g) & set(t)) / 10 for g, t in zip(got, exact, strict=True)])), 4)
         out["search"] = searches
-        out["rss_mb"] = rss_mb(node.process.pid)  # type: ignore[union-attr]
+        out["rss_after_exact"] = rss_parts(pid)
         out["disk_mb"] = du_mb(workdir / "storage" / "collections" / name)
         out["uptime_end"] = uptime()
         grpc.close()
@@ -250,7 +273,7 @@ def main() -> None:
     p.add_argument("--sigma", type=float, default=0.03)
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--queries", type=int, default=200)
-    p.add_argument("--ef", type=int, default=128, help="hnsw_ef at search time")
+    p.add_argument("--ef", type=int, nargs="+", default=[128], help="hnsw_ef at search time (several: a sweep)")
     p.add_argument("--index-timeout", type=float, default=5400)
     p.add_argument("--base-cache", default=str(REPO / ".eval-cache" / "embeddings" / "*" / "*.npz"))
     p.add_argument("--workdir", default=str(CACHE / "server"))
@@ -263,6 +286,7 @@ def main() -> None:
         # one file per run too: runs of other sizes may be going on at the same time
         (RESULTS.parent / f"scale_server-{r['points']}-{r['quant']}.json").write_text(json.dumps(r, indent=2))
         print(json.dumps(r, indent=2))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for path in sorted(RESULTS.parent.glob("scale_server-*-*.json")):
         r = json.loads(path.read_text())
