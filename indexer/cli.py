@@ -12,19 +12,50 @@ one plain line every ``--progress-interval`` seconds with documents, chunks, rat
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
 import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tqdm import tqdm
 
 from indexer.settings import IndexerSettings
 
+if TYPE_CHECKING:
+    from indexer.articles import Article
+    from indexer.pipeline import Indexer
+    from indexer.readers import Skipped
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)`` with 1 <= I <= N (argparse type for ``--shard``)."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/N, e.g. 2/4") from None
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError(f"{text!r}: I must be between 1 and N")
+    return index, count
+
+
+def shard_of(key: str, count: int) -> int:
+    """The 1-based shard of a document id: stable across runs, processes and machines (not Python's ``hash``)."""
+    return int.from_bytes(hashlib.sha1(key.encode("utf-8")).digest()[:8], "big") % count + 1
+
+
+def in_shard(item: Article | Skipped, shard: tuple[int, int]) -> bool:
+    """Whether this input belongs to ``shard``; an unreadable input without an id goes by its location, so it
+    is reported by exactly one shard."""
+    index, count = shard
+    key = item.doc_id or getattr(item, "location", "")
+    return shard_of(key, count) == index
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--progress-interval", type=float, default=10.0, metavar="SECONDS",
                         help="when stderr is not a terminal, print a progress line this often (default 10)")
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ingest.add_argument("--shard", type=parse_shard, metavar="I/N",
+                        help="index only shard I of N (1-based) of the input documents, by a hash of each document "
+                        "id: run N processes, one per shard, against one Qdrant server (NEWSDESK_QDRANT_URL) to "
+                        "ingest in parallel; not with --prune")
 
     rebuild = sub.add_parser(
         "rebuild", help="build a new collection aside from PATHs, verify it, then switch the alias to it atomically",
@@ -91,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         answer = input(f"Drop collection {settings.collection!r} at {settings.location()}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             return EXIT_OK
+    if args.command == "ingest" and args.shard and args.prune:
+        print("ingest: --prune cannot be combined with --shard (a shard sees only its own documents, so it would "
+              "delete the others'); prune in a separate unsharded run", file=sys.stderr)
+        return EXIT_USAGE
     if args.command in ("ingest", "rebuild"):
         early = _check_ingest_input(args)
         if early is not None:
@@ -246,10 +285,17 @@ def _ingest(indexer: object, args: argparse.Namespace) -> int:
     from indexer.pipeline import Indexer
 
     assert isinstance(indexer, Indexer)
-    progress = Progress(getattr(args, "expected_docs", None), interactive=sys.stderr.isatty(),
+    expected = getattr(args, "expected_docs", None)
+    if expected and args.shard:
+        expected = max(1, round(expected / args.shard[1]))
+    progress = Progress(expected, interactive=sys.stderr.isatty(),
                         interval=args.progress_interval, enabled=not args.no_progress)
     try:
-        report = indexer.ingest_paths(args.paths, prune=args.prune, progress=progress)
+        if args.shard:
+            _ensure_shared_collection(indexer)
+            report = indexer.ingest(_shard_items(args.paths, args.shard), progress=progress)
+        else:
+            report = indexer.ingest_paths(args.paths, prune=args.prune, progress=progress)
     finally:
         progress.close()
     for item in report.skipped:
@@ -270,6 +316,27 @@ def _ingest(indexer: object, args: argparse.Namespace) -> int:
             f"written in {summary['seconds']} s ({summary['docs_per_s']} docs/s, {summary['chunks_per_s']} chunks/s)"
         )
     return EXIT_SKIPPED if report.skipped else EXIT_OK
+
+
+def _ensure_shared_collection(indexer: Indexer) -> None:
+    """Create the collection where missing, tolerating a sibling shard process that creates it at the same moment
+    (the server then refuses the second create; the collection exists, so check it and go on)."""
+    try:
+        indexer.ensure_collection()
+    except Exception:
+        if not indexer.store.exists():
+            raise
+        indexer.ensure_collection()
+
+
+def _shard_items(paths: list[Path], shard: tuple[int, int]) -> Iterator[Article | Skipped]:
+    """The inputs of ``paths`` (as ``Indexer.ingest_paths`` reads them) that belong to ``shard``."""
+    from indexer.readers import discover, read_sources
+
+    files, missing = discover(paths)
+    for item in itertools.chain(missing, read_sources(files)):
+        if in_shard(item, shard):
+            yield item
 
 
 def _rebuild(args: argparse.Namespace, settings: IndexerSettings) -> int:

@@ -60,6 +60,7 @@ class Store:
             client = QdrantClient(
                 url=settings.qdrant_url, api_key=settings.qdrant_api_key, timeout=int(settings.qdrant_timeout_s),
                 check_compatibility=settings.qdrant_check_compatibility,
+                prefer_grpc=settings.qdrant_prefer_grpc, grpc_port=settings.qdrant_grpc_port,
             )
             return cls(client, settings.collection, embedded=False)
         path = settings.qdrant_path

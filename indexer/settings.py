@@ -53,6 +53,10 @@ class IndexerSettings(BaseSettings):
     qdrant_check_compatibility: bool = Field(
         False, description="Ask the server for its version first (off: the client is newer than 1.16 servers)."
     )
+    qdrant_prefer_grpc: bool = Field(
+        False, description="Talk to the server over gRPC (qdrant_grpc_port) instead of HTTP; see README 'Scale'."
+    )
+    qdrant_grpc_port: int = Field(6334, ge=1, le=65535)
     collection: str = "newsdesk"
 
     # --- collection layout on a server (ignored in embedded mode) --------------------------------------------
