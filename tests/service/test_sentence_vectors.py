@@ -126,3 +126,16 @@ def test_ask_uses_stored_vectors_and_old_collections_still_answer(
     stats = Indexer(settings, store=indexed, embedder=embedder).stats()
     assert stats["chunks_without_sentence_vectors"] == stats["chunks"] > 0
     assert "rebuild" in stats["hint"]
+
+
+def test_sentence_payload_round_trip_and_old_points() -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((3, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    stored = pl.sentences_from_payload(pl.sentence_payload([(0, 10), (11, 30), (31, 40)], vectors))
+    assert stored is not None and stored.spans == [(0, 10), (11, 30), (31, 40)]
+    assert stored.vectors.dtype == np.float32 and stored.vectors.shape == (3, 384)
+    assert np.allclose(stored.vectors, vectors, atol=2e-3)
+    assert pl.sentences_from_payload({pl.TEXT: "a point written before sentence vectors"}) is None
+    with pytest.raises(ValueError, match="2 sentence spans but 3 vectors"):
+        pl.sentence_payload([(0, 1), (2, 3)], vectors)
