@@ -291,7 +291,7 @@ class ExtractiveComposer:
             if not self._warned and any(c.hit.sentences is None for c in candidates):
                 self._warned = True
                 log.warning("the collection has chunks indexed without sentence vectors: each ask embeds their "
-                            "sentences (about 40 ms); re-index them (python -m indexer rebuild PATH...) to make "
+                            "candidate sentences per request; re-index them (python -m indexer rebuild PATH...) to make "
                             "asks faster")
             self.encoded += len(todo)
             for i, vec in zip(todo, self.encoder.encode([candidates[i].text for i in todo]), strict=True):
