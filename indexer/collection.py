@@ -28,7 +28,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from indexer import payload as pl
-from indexer.payload import DENSE, SPARSE, DocState, DocumentSummary, Hit
+from indexer.payload import DENSE, SPARSE, DocState, DocumentSummary, Hit, SentenceVectors
 from indexer.settings import IndexerSettings
 
 log = logging.getLogger(__name__)
@@ -319,6 +319,25 @@ class Store:
         with self._lock:
             records = self.client.retrieve(self.collection, ids=ids, with_payload=pl.HIT_FIELDS, with_vectors=False)
         return {str(r.id): dict(r.payload or {}) for r in records}
+
+    def sentence_vectors(self, ids: list[str]) -> dict[str, SentenceVectors]:
+        """Stored sentence vectors by point id, in one call (points without them, or gone, are absent)."""
+        if not ids:
+            return {}
+        with self._lock:
+            records = self.client.retrieve(self.collection, ids=ids, with_payload=pl.SENTENCE_FIELDS,
+                                           with_vectors=False)
+        out = {}
+        for r in records:
+            found = pl.sentences_from_payload(r.payload)
+            if found is not None:
+                out[str(r.id)] = found
+        return out
+
+    def count_without_sentence_vectors(self) -> int:
+        """Chunks written before sentence vectors were stored (asks encode their sentences per request)."""
+        flt = models.Filter(must=[models.IsEmptyCondition(is_empty=models.PayloadField(key=pl.SENTENCE_SPANS))])
+        return self.count(flt)
 
     def scan_vectors(self, batch: int = 4096) -> Iterator[tuple[str, list[float], models.SparseVector]]:
         """(point id, dense vector, sparse vector) of every point, for in-memory indexes."""

@@ -8,16 +8,25 @@ these constants). A stored point::
               "bm25"   project-computed BM25 term weights; Qdrant applies IDF
     payload:  doc_id, chunk_id, chunk_index, chunk_count, doc_hash, text (exactly article_text[char_start:char_end]),
               char_start, char_end, tokens, title, url, source, author, published_at (RFC 3339 UTC), metadata,
-              origin, source_file (resolved path of the file read; "" for the API), indexed_at
+              origin, source_file (resolved path of the file read; "" for the API), indexed_at,
+              sentence_spans ([start, end] of each sentence of ``text``, ``indexer.sentences.split_sentences``),
+              sentence_vectors (base64 of the sentences' normalised embeddings, float16, row-major)
+
+Sentence vectors live in the payload rather than as a Qdrant multivector: in embedded (local) mode a 384-wide
+multivector of ~10 rows per chunk costs 4x the RAM (float64 after a reload) and 4x the load time of the same
+vectors as float16 bytes (3,000 chunks: +626 MB and 15 s vs +142 MB and 3.4 s), and nothing searches them.
+Points written before they existed simply lack both keys (:func:`sentences_from_payload` gives None).
 """
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from qdrant_client import models
 
 from indexer.articles import Article
@@ -45,6 +54,8 @@ METADATA = "metadata"
 ORIGIN = "origin"
 SOURCE_FILE = "source_file"
 INDEXED_AT = "indexed_at"
+SENTENCE_SPANS = "sentence_spans"
+SENTENCE_VECTORS = "sentence_vectors"
 
 KEYWORD_FIELDS = (DOC_ID, SOURCE, ORIGIN, DOC_HASH)
 DATETIME_FIELDS = (PUBLISHED_AT,)
@@ -52,8 +63,10 @@ INTEGER_FIELDS = (CHUNK_INDEX,)
 STATE_FIELDS = [DOC_ID, DOC_HASH, CHUNK_INDEX, CHUNK_COUNT, ORIGIN, SOURCE_FILE, PUBLISHED_AT]
 """Payload read when deciding whether a document is unchanged (no text, no vectors)."""
 HIT_FIELDS = [DOC_ID, CHUNK_ID, CHUNK_INDEX, TEXT, CHAR_START, CHAR_END, TITLE, URL, SOURCE, PUBLISHED_AT]
-DOCUMENT_EXCLUDE = [TEXT]
-"""A document summary reads every field of one chunk but its text."""
+SENTENCE_FIELDS = [SENTENCE_SPANS, SENTENCE_VECTORS]
+"""Read at ask time for the retrieved chunks only (:func:`sentences_from_payload`)."""
+DOCUMENT_EXCLUDE = [TEXT, SENTENCE_SPANS, SENTENCE_VECTORS]
+"""A document summary reads every field of one chunk but its text and sentence vectors."""
 
 
 def point_id(doc_id: str, chunk_index: int) -> str:
@@ -64,11 +77,53 @@ def chunk_id(doc_id: str, chunk_index: int) -> str:
     return f"{doc_id}#{chunk_index}"
 
 
+def point_id_of_chunk(chunk_id_: str) -> str:
+    """The point id of a chunk id (``chunk_id(d, i)`` -> ``point_id(d, i)``), e.g. for a :class:`Hit`."""
+    return str(uuid.uuid5(POINT_NAMESPACE, chunk_id_))
+
+
+# --- sentence vectors ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SentenceVectors:
+    """The sentences of one chunk (spans in the chunk's text) and their normalised embeddings, row i = span i."""
+
+    spans: list[tuple[int, int]]
+    vectors: np.ndarray
+    """float32, shape (len(spans), dim)."""
+
+    def by_span(self) -> dict[tuple[int, int], np.ndarray]:
+        return {span: self.vectors[i] for i, span in enumerate(self.spans)}
+
+
+def sentence_payload(spans: Sequence[tuple[int, int]], vectors: np.ndarray) -> dict[str, Any]:
+    """The payload fields holding a chunk's sentence spans and vectors (float16: cosines move < 1e-3)."""
+    if len(spans) != len(vectors):
+        raise ValueError(f"{len(spans)} sentence spans but {len(vectors)} vectors")
+    data = np.ascontiguousarray(vectors, dtype=np.float16).tobytes()
+    return {SENTENCE_SPANS: [[int(a), int(b)] for a, b in spans],
+            SENTENCE_VECTORS: base64.b64encode(data).decode("ascii")}
+
+
+def sentences_from_payload(payload: Mapping[str, Any] | None) -> SentenceVectors | None:
+    """The stored sentence vectors of a point; None when it was written without them (or they are unreadable)."""
+    p = payload or {}
+    spans, encoded = p.get(SENTENCE_SPANS), p.get(SENTENCE_VECTORS)
+    if not isinstance(spans, list) or not isinstance(encoded, str):
+        return None
+    flat = np.frombuffer(base64.b64decode(encoded), dtype=np.float16)
+    if not spans or flat.size % len(spans):
+        return None
+    return SentenceVectors([(int(a), int(b)) for a, b in spans],
+                           flat.reshape(len(spans), -1).astype(np.float32))
+
+
 # --- chunk -> point -----------------------------------------------------------------------------------------------
 def chunk_point(
     article: Article, chunk: Chunk, chunk_count: int, doc_hash: str, indexed_at: str,
     dense: Sequence[float], sparse_indices: list[int], sparse_values: list[float],
+    sentences: Mapping[str, Any] | None = None,
 ) -> models.PointStruct:
+    """``sentences``: the :func:`sentence_payload` of the chunk (None: a point without sentence vectors)."""
     payload: dict[str, Any] = {
         DOC_ID: article.doc_id,
         CHUNK_ID: chunk_id(article.doc_id, chunk.index),
@@ -88,6 +143,7 @@ def chunk_point(
         ORIGIN: article.origin,
         SOURCE_FILE: article.source_file,
         INDEXED_AT: indexed_at,
+        **(sentences or {}),
     }
     return models.PointStruct(
         id=point_id(article.doc_id, chunk.index),
@@ -113,6 +169,8 @@ class Hit:
     char_end: int
     dense_score: float | None = None
     """The chunk's cosine with the query, when the dense side saw it (the composer pre-ranks by it)."""
+    sentences: SentenceVectors | None = None
+    """The chunk's stored sentence vectors, when attached (``Retriever.attach_sentences``) and stored."""
 
 
 def article_text(chunks: Iterable[Hit]) -> str:

@@ -27,6 +27,7 @@ from indexer.chunking import Chunk, Chunker
 from indexer.collection import Store
 from indexer.embedding import Embedder
 from indexer.readers import Skipped, discover, read_sources
+from indexer.sentences import sentence_text, split_sentences
 from indexer.settings import IndexerSettings
 from indexer.sparse import SparseEncoder
 
@@ -51,6 +52,10 @@ class IngestReport:
     """One per input item, in input order (then the documents deleted by ``--prune``)."""
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    """Chunk and sentence embedding together."""
+    sentence_seconds: float = 0.0
+    """Of ``embed_seconds``, the sentence vectors (stored for the answer composer)."""
+    sentences_embedded: int = 0
     upsert_seconds: float = 0.0
 
     def count(self, status: Status) -> int:
@@ -231,6 +236,10 @@ class Indexer:
         t0 = time.perf_counter()
         dense = self.embedder.encode(texts)
         report.embed_seconds += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sentences = self._sentence_payloads([c for doc in batch for c in doc.chunks], report)
+        report.sentence_seconds += time.perf_counter() - t0
+        report.embed_seconds += time.perf_counter() - t0
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         points = []
         row = 0
@@ -238,7 +247,7 @@ class Indexer:
             for chunk in doc.chunks:
                 sparse = self.sparse.encode_document(texts[row])
                 points.append(pl.chunk_point(doc.article, chunk, len(doc.chunks), doc.doc_hash, now,
-                                             dense[row].tolist(), sparse.indices, sparse.values))
+                                             dense[row].tolist(), sparse.indices, sparse.values, sentences[row]))
                 row += 1
         t0 = time.perf_counter()
         self.store.upsert(points, self.settings.upsert_batch_size)
@@ -247,6 +256,19 @@ class Indexer:
                 keep = {pl.point_id(doc.article.doc_id, c.index) for c in doc.chunks}
                 self.store.delete_ids(doc.previous.point_ids - keep)
         report.upsert_seconds += time.perf_counter() - t0
+
+    def _sentence_payloads(self, chunks: list[Chunk], report: IngestReport) -> list[dict[str, Any]]:
+        """Each chunk's sentence spans and vectors (payload fields), so that the answer composer scores sentences
+        without embedding them per request. A sentence is embedded as ``sentence_text`` (exactly what the
+        composer would embed), once per distinct text in the batch (chunks overlap)."""
+        spans = [split_sentences(c.text) for c in chunks]
+        texts = [[sentence_text(c.text, s) for s in chunk_spans] for c, chunk_spans in zip(chunks, spans, strict=True)]
+        distinct = list(dict.fromkeys(t for chunk_texts in texts for t in chunk_texts))
+        vectors = self.embedder.encode(distinct)
+        report.sentences_embedded += len(distinct)
+        row = {t: i for i, t in enumerate(distinct)}
+        return [pl.sentence_payload([(s.start, s.end) for s in chunk_spans], vectors[[row[t] for t in chunk_texts]])
+                for chunk_spans, chunk_texts in zip(spans, texts, strict=True)]
 
     # --- other operations ---------------------------------------------------------------------------------
     def delete(self, doc_ids: list[str]) -> dict[str, int]:
@@ -260,12 +282,18 @@ class Indexer:
             return {"collection": self.collection, "exists": False, "documents": 0, "chunks": 0,
                     "location": self.settings.location()}
         state = self.store.scan_documents()
+        without = self.store.count_without_sentence_vectors()
+        hint = ({"hint": f"{without} chunks were indexed before sentence vectors were stored: /v1/ask embeds "
+                         "their sentences per request; re-index them (python -m indexer rebuild PATH...) to "
+                         "make asks faster"} if without else {})
         return {
             "collection": self.collection,
             "exists": True,
             "location": self.settings.location(),
             "documents": len(state),
             "chunks": sum(len(s.point_ids) for s in state.values()),
+            "chunks_without_sentence_vectors": without,
+            **hint,
             "documents_without_date": sum(1 for s in state.values() if not s.published_at),
             "incomplete_documents": sorted(d for d, s in state.items() if not s.consistent),
             "config": self.store.config(),

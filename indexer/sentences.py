@@ -59,6 +59,12 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     return spans
 
 
+def sentence_text(text: str, span: Span) -> str:
+    """The sentence as it is embedded and quoted in answers: its words joined by single spaces. The indexer
+    stores the vector of exactly this string (``indexer.pipeline``), the answer composer scores it."""
+    return " ".join(text[span.start : span.end].split())
+
+
 def _append(spans: list[Span], text: str, start: int, end: int) -> None:
     while start < end and text[start].isspace():
         start += 1

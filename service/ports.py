@@ -12,6 +12,8 @@ from typing import Any, Protocol
 import numpy as np
 from qdrant_client import models
 
+from indexer.payload import SentenceVectors
+
 
 class Encoder(Protocol):
     """Normalised float32 text embeddings (rows of unit length)."""
@@ -50,5 +52,7 @@ class PassageStore(Protocol):
     ) -> list[models.ScoredPoint]: ...
 
     def payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]: ...
+
+    def sentence_vectors(self, ids: list[str]) -> dict[str, SentenceVectors]: ...
 
     def scan_vectors(self, batch: int = 4096) -> Iterator[tuple[str, list[float], models.SparseVector]]: ...

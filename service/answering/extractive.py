@@ -9,7 +9,8 @@ answer the question.
    + TYPE_W * type match + RANK_W * 1/(1 + chunk rank)``; the type match (``question_type.type_match``) says
    how well the sentence holds a candidate of the asked-for type (a year for "when", an age for "at what
    age") near the question's terms, so the sentence stating the fact outranks the article's lead that only
-   restates the question; the candidate sentences are embedded in one batch (they are short);
+   restates the question; the sentence vectors were stored at ingest (``Hit.sentences``, attached by the
+   question pipeline), so only chunks indexed before that have their candidates embedded here, in one batch;
 3. "found" gate: the confidence, the best type-free score of a candidate (the type match ranks but does not
    vouch), must reach ``FOUND_THRESHOLD`` (calibrated, see the constant), and every selected sentence's
    article context must mention the question's subjects (capitalised words, not nationality words, months,
@@ -26,6 +27,7 @@ answer the question.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.payload import Hit
-from indexer.sentences import split_sentences
+from indexer.sentences import sentence_text, split_sentences
 from indexer.sparse import terms
 from service.answering import question_type as qt
 from service.answering.types import AnswerPiece, Citation, Draft
@@ -92,6 +94,7 @@ _NOT_SUBJECTS = frozenset(terms(" ".join(sorted(qt.DESCRIPTIVE_NAME_WORDS)) + " 
 "US presidents", "on Sunday", "in September"): a passage that answers seldom repeats them, so the entity gate
 ignores them."""
 _MARKER = re.compile(r"\[(\d+)\]")
+log = logging.getLogger(__name__)
 
 
 # --- question analysis ----------------------------------------------------------------------------------------
@@ -178,7 +181,7 @@ def _candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
             if len(s_terms) < 3:
                 continue
             matched = sum(question.weight(t) for t in question.terms if has_term(t, s_terms))
-            out.append(Candidate(rank, hit, span.start, span.end, " ".join(raw.split()), s_terms,
+            out.append(Candidate(rank, hit, span.start, span.end, sentence_text(hit.text, span), s_terms,
                                   lexical=matched / total_weight, typed=qt.type_match(question.text, raw)))
     # cheap pre-rank (lexical, the chunk's own dense score, rank) so only the most promising are embedded
     out.sort(key=_prescore, reverse=True)
@@ -255,6 +258,9 @@ class ExtractiveComposer:
 
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
+        self.encoded = 0
+        """Sentences this composer had to embed itself (their chunks carried no stored vectors)."""
+        self._warned = False
 
     def rank(self, question: str, hits: list[Hit], query_vector: list[float] | None = None) -> Ranking:
         """The embedded candidate sentences of ``hits``, scored and sorted best first (none without terms)."""
@@ -263,14 +269,34 @@ class ExtractiveComposer:
         if candidates:
             qvec = (np.asarray(query_vector, dtype=np.float32) if query_vector is not None
                     else self.encoder.encode_query(question))
-            vecs = self.encoder.encode([c.text for c in candidates])
-            for c, vec in zip(candidates, vecs, strict=True):
+            for c, vec in zip(candidates, self._vectors(candidates), strict=True):
                 c.vector = vec
                 c.cosine = float(vec @ qvec)
                 c.relevance = DENSE_W * c.cosine + LEXICAL_W * c.lexical + RANK_W / (1 + c.hit_index)
                 c.score = c.relevance + TYPE_W * c.typed
             candidates.sort(key=lambda c: c.score, reverse=True)
         return Ranking(q, candidates, _context_terms(hits))
+
+    def _vectors(self, candidates: list[Candidate]) -> list[np.ndarray]:
+        """The candidates' sentence vectors: stored at ingest (``Hit.sentences``, same splitter, same text), and
+        embedded here, in one batch, only for chunks indexed before they were stored."""
+        stored: dict[str, dict[tuple[int, int], np.ndarray]] = {}
+        vectors: list[np.ndarray | None] = []
+        for c in candidates:
+            if c.hit.sentences is not None and c.hit.chunk_id not in stored:
+                stored[c.hit.chunk_id] = c.hit.sentences.by_span()
+            vectors.append(stored.get(c.hit.chunk_id, {}).get((c.start, c.end)))
+        todo = [i for i, v in enumerate(vectors) if v is None]
+        if todo:
+            if not self._warned and any(c.hit.sentences is None for c in candidates):
+                self._warned = True
+                log.warning("the collection has chunks indexed without sentence vectors: each ask embeds their "
+                            "candidate sentences per request; re-index them (python -m indexer rebuild PATH...) to make "
+                            "asks faster")
+            self.encoded += len(todo)
+            for i, vec in zip(todo, self.encoder.encode([candidates[i].text for i in todo]), strict=True):
+                vectors[i] = vec
+        return [v for v in vectors if v is not None]
 
     def compose(self, question: str, hits: list[Hit], query_vector: list[float] | None = None,
                 on_token: Callable[[str], None] | None = None) -> Draft:

@@ -1,6 +1,9 @@
 """The one question pipeline: retrieve, compose, verify, time. Every question path calls it: JSON and SSE
 ``/v1/ask``, ``/v1/chat/completions`` (streamed or not), and ``eval/``.
 
+Before composing, the retrieved chunks' sentence vectors (stored at ingest) are attached to the hits in one
+store call, so the extractive composer's only per-request embedding is the query's, done for retrieval.
+
 It runs in two steps, :meth:`QuestionPipeline.retrieve` then :meth:`QuestionPipeline.answer`, so that a stream
 can send the sources before the answer is composed; :meth:`QuestionPipeline.ask` runs both. A composer only
 proposes a :class:`~service.answering.types.Draft`; the pipeline verifies it (``verify_citations``) and turns
@@ -110,6 +113,8 @@ class QuestionPipeline:
         t0 = time.perf_counter()
         composer, reason = self.composer_for(got.ask)
         if got.hits:
+            # the chunks' sentence vectors, stored at ingest: the composer then embeds no sentence itself
+            self.retriever.attach_sentences(got.hits)
             draft = composer.compose(got.ask.question, got.hits, got.query_vector, on_token)
         else:
             draft = Draft([], [], composer=composer.name)

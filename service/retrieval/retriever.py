@@ -21,7 +21,7 @@ from typing import Any, Literal
 from qdrant_client import models
 
 from indexer.collection import build_filter
-from indexer.payload import DENSE, PUBLISHED_AT, SPARSE, Hit, doc_id_of, hit_from_payload
+from indexer.payload import DENSE, PUBLISHED_AT, SPARSE, Hit, doc_id_of, hit_from_payload, point_id_of_chunk
 from indexer.sparse import SparseEncoder
 from service.ports import Encoder, PassageStore
 from service.retrieval.fusion import ADAPTIVE_DEPTH, Fused, adaptive_dense_weight, fuse_weighted
@@ -149,6 +149,18 @@ class Retriever:
         result.timings_ms["retrieve"] = result.timings_ms.get("retrieve", 0.0) + ms_since(t0)
         hits = [hit_from_payload(p.payload, p.score) for p in points]
         return collapse_by_document(hits) if collapse else hits
+
+    def attach_sentences(self, hits: list[Hit]) -> int:
+        """Set each hit's stored sentence vectors (``Hit.sentences``), read in one store call; returns how many
+        hits have none (chunks indexed before they were stored: the composer embeds those sentences itself)."""
+        wanted = {h.chunk_id: point_id_of_chunk(h.chunk_id) for h in hits if h.sentences is None}
+        found = self.store.sentence_vectors(list(dict.fromkeys(wanted.values())))
+        missing = 0
+        for h in hits:
+            if h.sentences is None:
+                h.sentences = found.get(wanted[h.chunk_id])
+                missing += h.sentences is None
+        return missing
 
     def _collection_exists(self) -> bool:
         try:
