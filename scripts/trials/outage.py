@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -64,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="newsdesk-outage-"))
-    result: dict[str, Any] = {"clients": args.clients, "store_timeout_s": args.store_timeout}
+    result: dict[str, Any] = {"clients": args.clients, "store_timeout_s": args.store_timeout,
+                              "before_s": args.before, "outage_s": args.outage, "after_s": args.after,
+                              "load_average_at_start": os.getloadavg()}
     try:
         with QdrantServer(workdir=workdir / "qdrant") as qdrant:
             env = base_env(None, COLLECTION, NEWSDESK_QDRANT_URL=qdrant.url,
@@ -131,7 +134,16 @@ def main(argv: list[str] | None = None) -> int:
                   and recovery <= args.recover_s and same_process
                   and all("store" in m.lower() or "qdrant" in m.lower() or "unreachable" in m.lower()
                           for m in write_messages))
+        def phase(s: Any) -> str:
+            return ("before" if s in before else "during" if s in during else "after" if s in after
+                    else "straddling")
+
+        # the slowest requests, with their phase and start relative to the stop, so a failure can be read
+        slowest = [{"kind": s.kind, "status": s.status, "phase": phase(s), "seconds": round(s.seconds, 2),
+                    "started_after_stop_s": round(s.started - down_at, 2)}
+                   for s in sorted(samples, key=lambda s: -s.seconds)[:6]]
         result.update({
+            "load_average_at_end": os.getloadavg(), "slowest": slowest,
             "requests": len(samples), "before": len(before), "during": len(during), "after": len(after),
             "straddling": len(straddling), "stop_seconds": round(stopped_at - down_at, 2),
             "during_reads_p50_ms": round(percentile([s.seconds * 1000 for s in during_reads], 0.5), 1),
