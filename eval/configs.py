@@ -12,8 +12,10 @@ states its values explicitly so that its meaning does not move when the default 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from indexer.settings import DEFAULT_EMBED_MODEL
 from indexer.settings import INDEX_SHAPING_FIELDS as INDEX_FIELDS
 from service.retrieval import Mode
 from service.settings import ServiceSettings
@@ -39,9 +41,15 @@ class EvalConfig:
             side = f"adaptive w={s.dense_weight:g}..{s.dense_weight_same_article:g}"
         else:
             side = s.fusion
-        return (f"{side}, prefetch {s.prefetch_limit}, chunk {s.chunk_tokens}/{s.chunk_overlap}, "
+        model = "" if s.embed_model == DEFAULT_EMBED_MODEL else f"{Path(s.embed_model).name}@{s.embed_backend}, "
+        fit = " in the model's window" if s.chunk_fit_model else ""
+        return (f"{model}{side}, prefetch {s.prefetch_limit}, chunk {s.chunk_tokens}/{s.chunk_overlap}{fit}, "
                 f"title {'on' if s.embed_title else 'off'}, bm25 k1={s.bm25_k1:g} b={s.bm25_b:g} "
                 f"avgdl={s.sparse_avg_doc_tokens:g}")
+
+
+MPNET = "data/models/all-mpnet-base-v2"
+"""Where ``scripts/install_model.py`` puts all-mpnet-base-v2 (relative to the repository root, where evals run)."""
 
 
 def _c(name: str, mode: Mode = "hybrid", note: str = "", **overrides: Any) -> EvalConfig:
@@ -76,6 +84,10 @@ _LIST = [
            note="sparse re-index"),
     )],
     _c("sparse-bm25-b04", "sparse", bm25_k1=0.9, bm25_b=0.4, note="sparse re-index"),
+    # issue 12: chunks within the embedding model's window, and the optional stronger model
+    _c("nofit", chunk_fit_model=False, note="re-index: 256 cl100k tokens only (before issue 12)"),
+    _c("mpnet", embed_model=MPNET, chunk_fit_model=True, note="re-index; scripts/install_model.py first"),
+    _c("mpnet-nofit", embed_model=MPNET, chunk_fit_model=False, note="re-index; scripts/install_model.py first"),
 ]
 
 CONFIGS: dict[str, EvalConfig] = {c.name: c for c in _LIST}
@@ -83,6 +95,7 @@ CONFIGS: dict[str, EvalConfig] = {c.name: c for c in _LIST}
 GROUPS: dict[str, list[str]] = {
     "all": list(CONFIGS),
     "core": ["default", "dense", "sparse", "rrf", "dbsf"],
+    "models": ["default", "nofit", "mpnet"],
     "adaptive": [c for c in CONFIGS if c.startswith("adaptive") and c != "adaptive-c128"],
     "weights": [c for c in CONFIGS if c.startswith("w") and "-" not in c],
     "index": [c for c, cfg in CONFIGS.items() if any(k in INDEX_FIELDS for k in cfg.overrides)],

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from indexer import payload as pl
 from indexer.articles import Article, InputError, article_from_record, record_id
-from indexer.chunking import Chunk, Chunker
+from indexer.chunking import Chunk, Chunker, build_chunker
 from indexer.collection import Store
 from indexer.embedding import Embedder
 from indexer.readers import Skipped, discover, read_sources
@@ -110,7 +110,7 @@ class Indexer:
         self.store = store if store is not None else Store.open(settings)
         self._embedder = embedder
         self._checked = False
-        self.chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap, settings.tokenizer_encoding)
+        self._chunker: Chunker | None = None
         self.sparse = SparseEncoder(settings.bm25_k1, settings.bm25_b, settings.sparse_avg_doc_tokens)
         self.pipeline_key = settings.pipeline_key()
 
@@ -119,6 +119,18 @@ class Indexer:
         if self._embedder is None:
             self._embedder = Embedder(self.settings)
         return self._embedder
+
+    @property
+    def chunker(self) -> Chunker:
+        """Built on first use: bounded by the embedding model's window, which a hub-named model only reveals
+        once loaded."""
+        if self._chunker is None:
+            self._chunker = build_chunker(self.settings, lambda: self.embedder.model)
+        return self._chunker
+
+    def embed_prefix(self, article: Article) -> str:
+        """What each chunk of ``article`` is prefixed with for embedding (the chunker budgets for it)."""
+        return f"{article.title}\n" if self.settings.embed_title and article.title else ""
 
     @property
     def collection(self) -> str:
@@ -193,7 +205,7 @@ class Indexer:
                 if previous.source_file != item.source_file:  # stored before payloads had it, or moved
                     backfill.setdefault(item.source_file, []).extend(previous.point_ids)
                 continue
-            chunks = self.chunker.chunk(item.text)
+            chunks = self.chunker.chunk(item.text, self.embed_prefix(item))
             result = DocResult(item.doc_id, "replaced" if previous else "indexed", len(chunks))
             report.results.append(result)
             pending.append(_Pending(item, doc_hash, chunks, previous, result))
@@ -231,7 +243,7 @@ class Indexer:
             self.ensure_collection()
         texts: list[str] = []
         for doc in batch:
-            prefix = f"{doc.article.title}\n" if self.settings.embed_title and doc.article.title else ""
+            prefix = self.embed_prefix(doc.article)
             texts.extend(prefix + c.text for c in doc.chunks)
         t0 = time.perf_counter()
         dense = self.embedder.encode(texts)

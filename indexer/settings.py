@@ -27,6 +27,7 @@ INDEX_SHAPING_FIELDS = (
     "embed_backend",
     "chunk_tokens",
     "chunk_overlap",
+    "chunk_fit_model",
     "embed_title",
     "tokenizer_encoding",
     "bm25_k1",
@@ -78,6 +79,10 @@ class IndexerSettings(BaseSettings):
     # --- chunking ----------------------------------------------------------------------------------------------
     chunk_tokens: int = Field(256, ge=16, le=8192)
     chunk_overlap: int = Field(32, ge=0)
+    chunk_fit_model: bool = Field(
+        True, description="Also keep title + chunk within the embedding model's input window (its max_seq_length, "
+        "counted in its own tokenizer), so that the dense vector sees the whole chunk.",
+    )
     tokenizer_encoding: str = "cl100k_base"
 
     # --- ingest and the sparse side ------------------------------------------------------------------------
