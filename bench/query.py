@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -194,7 +195,7 @@ def main() -> int:
     extra = dict(kv.split("=", 1) for kv in args.env)
     port = free_port()
     env = service_env(settings, NEWSDESK_PORT=str(port), NEWSDESK_LOG_LEVEL="WARNING", **extra)
-    env["PYTHONPATH"] = str(args.service_repo.resolve())
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(args.service_repo.resolve()), extra.get("PYTHONPATH")) if p)
     proc = start_service(env, args.service_repo.resolve(), store / "service.log")
     url = f"http://127.0.0.1:{port}"
     runs: dict[str, Any] = {}

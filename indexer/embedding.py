@@ -292,6 +292,8 @@ class Embedder:
     def _encode_pooled(self, texts: list[str], batch_size: int | None) -> np.ndarray:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         step = max(1, min(ENCODE_SLICE, batch_size or self.batch_size))
+        if self._slices is not None and len(texts) < step * self.concurrent:
+            step = -(-len(texts) // self.concurrent)  # a short call (an answer's 8 sentences) uses every stream too
         slices = [order[i : i + step] for i in range(0, len(order), step)]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
 
@@ -352,7 +354,8 @@ class Embedder:
                 compiled = self.model[0].model.request
                 for key in ("PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS", "INFERENCE_PRECISION_HINT",
                             "ENABLE_CPU_PINNING", "SCHEDULING_CORE_TYPE", "OPTIMAL_NUMBER_OF_INFER_REQUESTS"):
-                    info[f"ov_{key.lower()}"] = str(compiled.get_property(key))
+                    value = compiled.get_property(key)
+                    info[f"ov_{key.lower()}"] = value.to_string() if hasattr(value, "to_string") else str(value)
             except Exception:  # informational only
                 pass
         return info
