@@ -178,6 +178,7 @@ def main() -> int:
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the service (repeatable), e.g. NEWSDESK_EMBED_STREAMS=1")
     parser.add_argument("--label", default="", help="a name for this run in the JSON and the output file")
+    parser.add_argument("--floor-questions", type=int, default=100, help="questions for the floor (x2: before/after)")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"{DATA} is absent", file=sys.stderr)
@@ -188,7 +189,7 @@ def main() -> int:
     corpus = build(settings, args.docs)
     questions = [json.loads(line)["text"] for line in (DATA / "queries.jsonl").open(encoding="utf-8")]
     picked = [questions[i % len(questions)] for i in range(args.requests)]
-    floor_questions = questions[: min(len(questions), 100)]
+    floor_questions = questions[: min(len(questions), args.floor_questions)]
     machine_before = machine_info()
     samples, embed_runtime = floor_costs(settings, floor_questions)
 
