@@ -15,8 +15,12 @@ import os
 import shutil
 import threading
 import warnings
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -65,28 +69,128 @@ def resolve_model_path(name: str) -> str:
 
 
 ENCODE_SLICE = 16
-"""Texts encoded per hold of the model's lock (about 0.9 s of CPU at 256 tokens each), so that a query waits
-at most one slice behind a large ingest running in another thread."""
+"""Texts per inference (about 0.5 s of one core at 256 tokens each): a query waits at most one slice behind a
+large ingest running in another thread, and slices of a sorted batch pad to similar lengths."""
+
+PROBE_TEXTS = ("Which NFL teams are headed to the Super Bowl?", "A storm hit the coast.\nPower is out for 40,000.")
+"""Texts whose vectors the concurrent OpenVINO path must reproduce (against sentence-transformers) before use."""
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota (containers).
+
+    ``os.cpu_count()``, torch and OpenVINO count the host's cores; in a container limited to 2 CPUs on a
+    32-core host that oversubscribes the quota (torch then runs several times slower).
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    for path, parse in (("/sys/fs/cgroup/cpu.max", _cgroup2_quota), ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", None)):
+        try:
+            text = Path(path).read_text()
+        except OSError:
+            continue
+        quota = parse(text) if parse else _cgroup1_quota(text, Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us"))
+        if quota:
+            cpus = min(cpus, max(1, int(quota + 0.5)))
+        break
+    return max(1, cpus)
+
+
+def _cgroup2_quota(text: str) -> float | None:
+    parts = text.split()
+    if len(parts) == 2 and parts[0] != "max":
+        return float(parts[0]) / float(parts[1])
+    return None
+
+
+def _cgroup1_quota(text: str, period_file: Path) -> float | None:  # pragma: no cover - cgroup v1 hosts only
+    quota = int(text.strip() or -1)
+    if quota <= 0:
+        return None
+    try:
+        return quota / int(period_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def ov_properties(settings: IndexerSettings) -> dict[str, str]:
+    """The OpenVINO CPU properties the model is compiled with.
+
+    Threads: the usable CPUs (not the host's cores). Streams: one per thread, at most 2 by default: each stream
+    runs one inference at a time on its own thread(s), so two requests embed at once on two cores, and a
+    batch of slices keeps both busy without the per-layer synchronisation of one inference split across
+    threads. ``embed_ov_config`` overrides anything (e.g. ``{"INFERENCE_PRECISION_HINT": "f32"}`` on a CPU
+    where OpenVINO would pick bf16).
+    """
+    threads = settings.embed_threads or usable_cpus()
+    streams = settings.embed_streams or min(2, threads)
+    props = {
+        "PERFORMANCE_HINT": "LATENCY" if streams == 1 else "THROUGHPUT",
+        "NUM_STREAMS": str(streams),
+        "INFERENCE_NUM_THREADS": str(max(threads, streams)),
+    }
+    props.update({k: str(v) for k, v in settings.embed_ov_config.items()})
+    return props
+
+
+class _RequestPool:
+    """OpenVINO infer requests handed out first come, first served (a query is not overtaken by an ingest's
+    next slice). ``infer`` releases the GIL, so requests on different streams run in parallel."""
+
+    def __init__(self, requests: list[Any]) -> None:
+        self._free = list(requests)
+        self.size = len(requests)
+        self._cond = threading.Condition()
+        self._waiting: deque[object] = deque()
+
+    @contextmanager
+    def request(self) -> Iterator[Any]:
+        ticket = object()
+        with self._cond:
+            self._waiting.append(ticket)
+            while not (self._free and self._waiting[0] is ticket):
+                self._cond.wait()
+            self._waiting.popleft()
+            req = self._free.pop()
+            self._cond.notify_all()
+        try:
+            yield req
+        finally:
+            with self._cond:
+                self._free.append(req)
+                self._cond.notify_all()
 
 
 class Embedder:
     """Normalised float32 embeddings; one instance per process, shared by indexer and service.
 
-    Thread-safe: the OpenVINO backend reuses one inference request per compiled model, so calls into the model
-    are serialised by a lock, taken per slice of :data:`ENCODE_SLICE` texts.
+    Thread-safe. With the OpenVINO backend, inference goes straight to a pool of infer requests of the
+    compiled model (one per stream, :func:`ov_properties`): concurrent callers run in parallel, and one large
+    call spreads its slices over the pool. Other backends (and ``self.model`` used directly) are serialised
+    by ``self._lock``, per slice of :data:`ENCODE_SLICE` texts.
     """
 
     def __init__(self, settings: IndexerSettings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()  # a fast tokenizer's padding state is not thread-safe
         self.backend = settings.embed_backend
         self.batch_size = settings.embed_batch_size
         self.model_path = resolve_model_path(settings.embed_model)
+        self.threads = settings.embed_threads or usable_cpus()
+        if self.backend == "torch":
+            _set_torch_threads(self.threads)
         self.model = self._load()
         dim = self.model.get_embedding_dimension()
         if dim is None:
             raise EmbeddingError(f"model {settings.embed_model!r} does not report an embedding dimension")
         self.dim: int = int(dim)
+        self._pool: _RequestPool | None = None
+        self._slices: ThreadPoolExecutor | None = None
+        if self.backend == "openvino":
+            self._start_pool()
 
     @property
     def name(self) -> str:
@@ -108,10 +212,10 @@ class Embedder:
             cached = self._export_dir()
             if not (cached / _EXPORT_FILES[self.backend]).exists():
                 self._export(cached)
-            return SentenceTransformer(
-                str(cached), device=device, backend=self.backend,
-                model_kwargs={"file_name": _EXPORT_FILES[self.backend]},
-            )
+            kwargs: dict[str, Any] = {"file_name": _EXPORT_FILES[self.backend]}
+            if self.backend == "openvino":
+                kwargs["ov_config"] = ov_properties(self.settings)
+            return SentenceTransformer(str(cached), device=device, backend=self.backend, model_kwargs=kwargs)
         except EmbeddingError:
             raise
         except Exception as exc:
@@ -148,9 +252,64 @@ class Embedder:
         key = hashlib.sha256(f"{self.model_path}|{self.backend}".encode()).hexdigest()[:12]
         return self.settings.model_cache_dir / f"{Path(self.model_path).name}-{self.backend}-{key}"
 
-    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    # --- the concurrent OpenVINO path ----------------------------------------------------------------------------
+    def _start_pool(self) -> None:
+        """Infer requests on the compiled model, checked against sentence-transformers on :data:`PROBE_TEXTS`;
+        a model whose output the path does not reproduce (pooling other than mean, say) keeps the locked path."""
+        try:
+            transformer = self.model[0]
+            ov_model = transformer.model
+            ov_model.compile()
+            compiled = ov_model.request
+            self._inputs = [port.get_any_name() for port in compiled.inputs]
+            streams = int(compiled.get_property("NUM_STREAMS"))
+            self._pool = _RequestPool([compiled.create_infer_request() for _ in range(max(1, streams))])
+            reference = self._encode_locked(list(PROBE_TEXTS), None)
+            mine = self._encode_pooled(list(PROBE_TEXTS), None)
+        except Exception:  # any surprise in a library's internals: fall back, do not fail
+            log.warning("concurrent OpenVINO inference unavailable; requests are serialised", exc_info=True)
+            self._pool = None
+            return
+        if mine.shape != reference.shape or float(np.min(np.sum(mine * reference, axis=1))) < 0.9999:
+            log.warning("concurrent OpenVINO inference does not reproduce %s; requests are serialised", self.name)
+            self._pool = None
+            return
+        if self._pool.size > 1:
+            self._slices = ThreadPoolExecutor(self._pool.size, thread_name_prefix="embed")
+
+    def _encode_slice(self, texts: list[str]) -> np.ndarray:
+        with self._tokenizer_lock:
+            features = self.model.preprocess(texts)
+        ids = features["input_ids"].numpy()
+        inputs = {name: features[name].numpy() if name in features else np.zeros_like(ids) for name in self._inputs}
+        assert self._pool is not None
+        with self._pool.request() as request:
+            tokens = request.infer(inputs)[0]  # a copy: the request's buffer is reused by the next caller
+        mask = inputs["attention_mask"].astype(np.float32)[:, :, None]
+        pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)  # mean over real tokens
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def _encode_pooled(self, texts: list[str], batch_size: int | None) -> np.ndarray:
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        step = max(1, min(ENCODE_SLICE, batch_size or self.batch_size))
+        if self._slices is not None and len(texts) < step * self.concurrent:
+            step = -(-len(texts) // self.concurrent)  # a short call (an answer's 8 sentences) uses every stream too
+        slices = [order[i : i + step] for i in range(0, len(order), step)]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+
+        def run(rows: list[int]) -> None:
+            out[rows] = self._encode_slice([texts[r] for r in rows])
+
+        if self._slices is None or len(slices) == 1:
+            for rows in slices:
+                run(rows)
+        else:
+            for future in [self._slices.submit(run, rows) for rows in slices]:
+                future.result()
+        return out
+
+    # --- every backend: sentence-transformers under the lock ----------------------------------------------------
+    def _encode_locked(self, texts: list[str], batch_size: int | None) -> np.ndarray:
         # longest first, so each slice pads to similar lengths (what sentence-transformers does per call)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -167,5 +326,44 @@ class Embedder:
             out[rows] = np.asarray(vectors, dtype=np.float32)
         return out
 
+    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._pool is not None:
+            return self._encode_pooled(texts, batch_size)
+        return self._encode_locked(texts, batch_size)
+
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+    @property
+    def concurrent(self) -> int:
+        """How many inferences can run at once (1: serialised)."""
+        return self._pool.size if self._pool is not None else 1
+
+    def runtime_info(self) -> dict[str, Any]:
+        """The settings the model actually runs with, for benchmark records and logs."""
+        info: dict[str, Any] = {"backend": self.backend, "usable_cpus": usable_cpus(), "threads": self.threads,
+                                "concurrent_inferences": self.concurrent}
+        if self.backend == "torch":
+            import torch
+
+            info.update(torch_threads=torch.get_num_threads(), torch_interop_threads=torch.get_num_interop_threads())
+        if self.backend == "openvino":
+            try:
+                compiled = self.model[0].model.request
+                for key in ("PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS", "INFERENCE_PRECISION_HINT",
+                            "ENABLE_CPU_PINNING", "SCHEDULING_CORE_TYPE", "OPTIMAL_NUMBER_OF_INFER_REQUESTS"):
+                    value = compiled.get_property(key)
+                    info[f"ov_{key.lower()}"] = value.to_string() if hasattr(value, "to_string") else str(value)
+            except Exception:  # informational only
+                pass
+        return info
+
+
+def _set_torch_threads(threads: int) -> None:
+    """torch sizes its pools from the host's cores; run it on the CPUs this process may use instead."""
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

@@ -75,6 +75,15 @@ class IndexerSettings(BaseSettings):
     embed_title: bool = Field(True, description="Prefix each chunk with its article title before embedding.")
     embed_device: str = "cpu"
     model_cache_dir: Path = Field(Path("./data/models"), description="Where exported OpenVINO/ONNX models live.")
+    embed_threads: int = Field(
+        0, ge=0, description="CPU threads for the model; 0: the CPUs this process may use (affinity, cgroup quota)."
+    )
+    embed_streams: int = Field(
+        0, ge=0, description="OpenVINO streams (inferences at once); 0: one per thread, at most 2."
+    )
+    embed_ov_config: dict[str, str] = Field(
+        default_factory=dict, description="Extra OpenVINO CPU properties, e.g. {\"INFERENCE_PRECISION_HINT\": \"f32\"}."
+    )
 
     # --- chunking ----------------------------------------------------------------------------------------------
     chunk_tokens: int = Field(256, ge=16, le=8192)
