@@ -100,14 +100,15 @@ def base_env(store: Path | None, collection: str, **extra: str) -> dict[str, str
     return env
 
 
-def payload_hash(payload: dict[str, Any]) -> str:
-    kept = {k: v for k, v in payload.items() if k not in VOLATILE}
+def payload_hash(payload: dict[str, Any], ignore: tuple[str, ...] = ()) -> str:
+    kept = {k: v for k, v in payload.items() if k not in VOLATILE and k not in ignore}
     return hashlib.sha256(json.dumps(kept, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def snapshot(store: Path | None, collection: str, url: str | None = None) -> dict[str, str]:
-    """{point id: payload hash without indexed_at} of a collection (embedded at ``store``, or a server ``url``).
-    The embedded store must not be open in another process."""
+def snapshot(store: Path | None, collection: str, url: str | None = None,
+             ignore: tuple[str, ...] = ()) -> dict[str, str]:
+    """{point id: payload hash without indexed_at (nor the ``ignore`` keys)} of a collection (embedded at
+    ``store``, or a server ``url``). The embedded store must not be open in another process."""
     from qdrant_client import QdrantClient
 
     client = QdrantClient(url=url, timeout=30, check_compatibility=False) if url else QdrantClient(path=str(store))
@@ -119,7 +120,7 @@ def snapshot(store: Path | None, collection: str, url: str | None = None) -> dic
         for _ in range(100_000):  # bounded: 512 points a page
             points, offset = client.scroll(collection, limit=512, offset=offset, with_payload=True,
                                            with_vectors=False)
-            out.update({str(p.id): payload_hash(dict(p.payload or {})) for p in points})
+            out.update({str(p.id): payload_hash(dict(p.payload or {}), ignore) for p in points})
             if offset is None:
                 break
         return out
