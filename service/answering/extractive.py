@@ -69,9 +69,16 @@ sentence holds one) must score within this distance of the best sentence."""
 MAX_SENTENCES = 3
 MAX_CANDIDATES = 40
 """Candidate sentences scored lexically per question."""
+MAX_SCORED = 8
+"""Of those, the best (by the cheap pre-score) scored by cosine (vectors stored at ingest: a dot product each).
+Scoring more costs nothing now but answers worse: news-rtqa-2023 full set (82 answerable, 78 unanswerable),
+``bench/compose_sweep.py --grid MAX_SCORED=8,16,40``: gold in answer .585 / .573 / .573, found on unanswerable
+.436 / .474 / .487 (more candidates, more chances for a confident wrong sentence). Capping sentences per article
+at 2 (cites a relevant article .707 vs .695) lost gold (.573)."""
 MAX_EMBEDDED = 8
-"""Of those, the best (by the cheap pre-score) embedded in one batch: ~0.2 ms per token on this CPU, the
-dominant cost of composing, hence small."""
+"""Of the candidates whose chunk carries no stored vectors (indexed before they were stored), the best (by the
+cheap pre-score) embedded in one batch: ~0.2 ms per token on this CPU, the dominant cost of composing, hence
+small; the others are dropped."""
 DUPLICATE_COSINE = 0.88
 DUPLICATE_TERM_OVERLAP = 0.7
 MIN_SENTENCE_CHARS = 20
@@ -265,38 +272,41 @@ class ExtractiveComposer:
     def rank(self, question: str, hits: list[Hit], query_vector: list[float] | None = None) -> Ranking:
         """The embedded candidate sentences of ``hits``, scored and sorted best first (none without terms)."""
         q = Question.parse(question)
-        candidates = _candidates(q, hits)[:MAX_EMBEDDED] if q.terms else []
+        candidates = self._with_vectors(_candidates(q, hits)[:MAX_SCORED]) if q.terms else []
         if candidates:
             qvec = (np.asarray(query_vector, dtype=np.float32) if query_vector is not None
                     else self.encoder.encode_query(question))
-            for c, vec in zip(candidates, self._vectors(candidates), strict=True):
-                c.vector = vec
+            for c in candidates:
+                vec = c.vector
+                assert vec is not None
                 c.cosine = float(vec @ qvec)
                 c.relevance = DENSE_W * c.cosine + LEXICAL_W * c.lexical + RANK_W / (1 + c.hit_index)
                 c.score = c.relevance + TYPE_W * c.typed
             candidates.sort(key=lambda c: c.score, reverse=True)
         return Ranking(q, candidates, _context_terms(hits))
 
-    def _vectors(self, candidates: list[Candidate]) -> list[np.ndarray]:
-        """The candidates' sentence vectors: stored at ingest (``Hit.sentences``, same splitter, same text), and
-        embedded here, in one batch, only for chunks indexed before they were stored."""
+    def _with_vectors(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The candidates (pre-ranked) that have a sentence vector, in order: every one whose vector was stored
+        at ingest (``Hit.sentences``, same splitter, same text), and of the others (chunks indexed before the
+        vectors were stored) the first ``MAX_EMBEDDED``, embedded here in one batch."""
         stored: dict[str, dict[tuple[int, int], np.ndarray]] = {}
-        vectors: list[np.ndarray | None] = []
+        todo: list[Candidate] = []
         for c in candidates:
             if c.hit.sentences is not None and c.hit.chunk_id not in stored:
                 stored[c.hit.chunk_id] = c.hit.sentences.by_span()
-            vectors.append(stored.get(c.hit.chunk_id, {}).get((c.start, c.end)))
-        todo = [i for i, v in enumerate(vectors) if v is None]
+            c.vector = stored.get(c.hit.chunk_id, {}).get((c.start, c.end))
+            if c.vector is None and len(todo) < MAX_EMBEDDED:
+                todo.append(c)
         if todo:
-            if not self._warned and any(c.hit.sentences is None for c in candidates):
+            if not self._warned and any(c.hit.sentences is None for c in todo):
                 self._warned = True
                 log.warning("the collection has chunks indexed without sentence vectors: each ask embeds their "
                             "candidate sentences per request; re-index them (python -m indexer rebuild PATH...) to make "
                             "asks faster")
             self.encoded += len(todo)
-            for i, vec in zip(todo, self.encoder.encode([candidates[i].text for i in todo]), strict=True):
-                vectors[i] = vec
-        return [v for v in vectors if v is not None]
+            for c, vec in zip(todo, self.encoder.encode([c.text for c in todo]), strict=True):
+                c.vector = vec
+        return [c for c in candidates if c.vector is not None]
 
     def compose(self, question: str, hits: list[Hit], query_vector: list[float] | None = None,
                 on_token: Callable[[str], None] | None = None) -> Draft:
