@@ -85,6 +85,16 @@ def build(settings: ServiceSettings, docs: int) -> dict[str, Any]:
     return info
 
 
+def existing(settings: ServiceSettings) -> dict[str, Any]:
+    """Size of a store built elsewhere (``--qdrant-path``)."""
+    st = Store.open(settings)
+    try:
+        chunks = st.count()
+    finally:
+        st.close()
+    return {"documents": None, "chunks": chunks, "store": str(settings.qdrant_path)}
+
+
 def floor_costs(settings: ServiceSettings, questions: list[str]) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Per question: one query embedding; the hybrid (and dense, sparse) lookup in the in-memory copy."""
     store = Store.open(settings)
@@ -178,15 +188,25 @@ def main() -> int:
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the service (repeatable), e.g. NEWSDESK_EMBED_STREAMS=1")
     parser.add_argument("--label", default="", help="a name for this run in the JSON and the output file")
+    parser.add_argument("--qdrant-path", type=Path, default=None,
+                        help="bench an existing embedded store instead of building one (e.g. the full news-rtqa "
+                             "index `python -m eval run` left in .eval-cache/indexes/news-rtqa-2023-*/qdrant)")
+    parser.add_argument("--collection", default="bench", help="its collection (eval's indexes: 'eval')")
     parser.add_argument("--floor-questions", type=int, default=100, help="questions for the floor (x2: before/after)")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"{DATA} is absent", file=sys.stderr)
         return 1
     store = CACHE / f"news-rtqa-{args.docs}"
-    settings = ServiceSettings(_env_file=None, qdrant_path=store / "qdrant", qdrant_url=None, collection="bench",
+    qdrant_path = args.qdrant_path.resolve() if args.qdrant_path else store / "qdrant"
+    settings = ServiceSettings(_env_file=None, qdrant_path=qdrant_path, qdrant_url=None, collection=args.collection,
                                model_cache_dir=REPO / "data" / "models")  # type: ignore[call-arg]
-    corpus = build(settings, args.docs)
+    if args.qdrant_path:
+        store = CACHE / f"existing-{args.collection}"
+        store.mkdir(parents=True, exist_ok=True)
+        corpus = existing(settings)
+    else:
+        corpus = build(settings, args.docs)
     questions = [json.loads(line)["text"] for line in (DATA / "queries.jsonl").open(encoding="utf-8")]
     picked = [questions[i % len(questions)] for i in range(args.requests)]
     floor_questions = questions[: min(len(questions), args.floor_questions)]
@@ -244,7 +264,8 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
 
-    print(f"\ncorpus: {corpus['documents']} articles, {corpus['chunks']} chunks (embedded Qdrant); "
+    where = f"{corpus['documents']} articles" if corpus.get("documents") else corpus.get("store")
+    print(f"\ncorpus: {where}, {corpus['chunks']} chunks (embedded Qdrant); "
           f"{one_line(machine_before)}")
     print(f"model: {embed_runtime}")
     print(f"uptime before: {machine_before['uptime']}\nuptime after:  {machine_after['uptime']}\n")
