@@ -135,18 +135,69 @@ def ov_properties(settings: IndexerSettings) -> dict[str, str]:
     return props
 
 
+def ov_solo_properties(settings: IndexerSettings) -> dict[str, str] | None:
+    """OpenVINO CPU properties of the second compilation that serves a query arriving when nothing else is
+    in flight: one stream on every thread (latency hint), so a lone query uses both cores instead of the one
+    its stream owns. None when there is nothing to gain (one stream, one thread) or ``embed_solo`` is off.
+    ``embed_ov_config`` applies here too, except the stream, thread and hint settings this compilation is for.
+    """
+    threads = settings.embed_threads or usable_cpus()
+    streams = settings.embed_streams or min(2, threads)
+    if not settings.embed_solo or streams < 2 or threads < 2:
+        return None
+    props = {k: str(v) for k, v in settings.embed_ov_config.items()
+             if k not in ("PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS")}
+    props.update({"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1", "INFERENCE_NUM_THREADS": str(threads)})
+    return props
+
+
+def _same_vectors(mine: np.ndarray, reference: np.ndarray) -> bool:
+    return mine.shape == reference.shape and float(np.min(np.sum(mine * reference, axis=1))) >= 0.9999
+
+
 class _RequestPool:
     """OpenVINO infer requests handed out first come, first served (a query is not overtaken by an ingest's
-    next slice). ``infer`` releases the GIL, so requests on different streams run in parallel."""
+    next slice). ``infer`` releases the GIL, so requests on different streams run in parallel.
 
-    def __init__(self, requests: list[Any]) -> None:
+    ``solo``: an infer request of a second compiled model that runs one inference on every thread (latency
+    hint). It is handed out only when nothing else is in flight (every stream request free, nobody waiting),
+    so a lone query uses all cores, and holds the stream requests meanwhile: a caller arriving then waits for
+    it (at most one query's inference) instead of oversubscribing the cores, which cut requests/s with 4
+    clients by a sixth when measured; with a queue, callers get the one-stream-per-core requests.
+    """
+
+    def __init__(self, requests: list[Any], solo: Any | None = None) -> None:
         self._free = list(requests)
         self.size = len(requests)
+        self._solo = solo
+        self._solo_busy = False
+        self.solo_used = 0
+        """Inferences that ran on the solo request (for tests and benchmark records)."""
         self._cond = threading.Condition()
         self._waiting: deque[object] = deque()
 
+    @property
+    def has_solo(self) -> bool:
+        return self._solo is not None
+
     @contextmanager
     def request(self) -> Iterator[Any]:
+        with self._cond:
+            alone = (self._solo is not None and not self._solo_busy and not self._waiting
+                     and len(self._free) == self.size)
+            if alone:  # it holds every stream's request too: nobody starts a third thread on two cores
+                self._solo_busy = True
+                self.solo_used += 1
+                held, self._free = self._free, []
+        if alone:
+            try:
+                yield self._solo
+            finally:
+                with self._cond:
+                    self._solo_busy = False
+                    self._free.extend(held)
+                    self._cond.notify_all()
+            return
         ticket = object()
         with self._cond:
             self._waiting.append(ticket)
@@ -255,7 +306,9 @@ class Embedder:
     # --- the concurrent OpenVINO path ----------------------------------------------------------------------------
     def _start_pool(self) -> None:
         """Infer requests on the compiled model, checked against sentence-transformers on :data:`PROBE_TEXTS`;
-        a model whose output the path does not reproduce (pooling other than mean, say) keeps the locked path."""
+        a model whose output the path does not reproduce (pooling other than mean, say) keeps the locked path.
+        With several streams, a second compilation for lone queries (:func:`ov_solo_properties`) joins the pool
+        when it reproduces them too."""
         try:
             transformer = self.model[0]
             ov_model = transformer.model
@@ -263,19 +316,43 @@ class Embedder:
             compiled = ov_model.request
             self._inputs = [port.get_any_name() for port in compiled.inputs]
             streams = int(compiled.get_property("NUM_STREAMS"))
-            self._pool = _RequestPool([compiled.create_infer_request() for _ in range(max(1, streams))])
+            requests = [compiled.create_infer_request() for _ in range(max(1, streams))]
+            self._pool = _RequestPool(requests)
             reference = self._encode_locked(list(PROBE_TEXTS), None)
             mine = self._encode_pooled(list(PROBE_TEXTS), None)
         except Exception:  # any surprise in a library's internals: fall back, do not fail
             log.warning("concurrent OpenVINO inference unavailable; requests are serialised", exc_info=True)
             self._pool = None
             return
-        if mine.shape != reference.shape or float(np.min(np.sum(mine * reference, axis=1))) < 0.9999:
+        if not _same_vectors(mine, reference):
             log.warning("concurrent OpenVINO inference does not reproduce %s; requests are serialised", self.name)
             self._pool = None
             return
+        solo = self._solo_request(ov_model.model, reference) if len(requests) > 1 else None
+        self._pool = _RequestPool(requests, solo)
         if self._pool.size > 1:
             self._slices = ThreadPoolExecutor(self._pool.size, thread_name_prefix="embed")
+
+    def _solo_request(self, model: Any, reference: np.ndarray) -> Any | None:
+        """An infer request of the model compiled to run one inference on every thread, or None (disabled, or it
+        does not reproduce ``reference``: then lone queries run on one stream like any other)."""
+        props = ov_solo_properties(self.settings)
+        if props is None:
+            return None
+        try:
+            import openvino as ov
+
+            self._solo_compiled = ov.Core().compile_model(model, "CPU", props)
+            request = self._solo_compiled.create_infer_request()
+            self._pool = _RequestPool([request])
+            mine = self._encode_pooled(list(PROBE_TEXTS), None)
+        except Exception:
+            log.warning("the all-threads compilation for lone queries is unavailable", exc_info=True)
+            return None
+        if not _same_vectors(mine, reference):
+            log.warning("the all-threads compilation does not reproduce %s; not used", self.name)
+            return None
+        return request
 
     def _encode_slice(self, texts: list[str]) -> np.ndarray:
         with self._tokenizer_lock:
@@ -341,10 +418,15 @@ class Embedder:
         """How many inferences can run at once (1: serialised)."""
         return self._pool.size if self._pool is not None else 1
 
+    @property
+    def solo(self) -> bool:
+        """Whether a query arriving alone runs on every thread (:func:`ov_solo_properties`)."""
+        return self._pool is not None and self._pool.has_solo
+
     def runtime_info(self) -> dict[str, Any]:
         """The settings the model actually runs with, for benchmark records and logs."""
         info: dict[str, Any] = {"backend": self.backend, "usable_cpus": usable_cpus(), "threads": self.threads,
-                                "concurrent_inferences": self.concurrent}
+                                "concurrent_inferences": self.concurrent, "solo_all_threads": self.solo}
         if self.backend == "torch":
             import torch
 

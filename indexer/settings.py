@@ -81,6 +81,10 @@ class IndexerSettings(BaseSettings):
     embed_streams: int = Field(
         0, ge=0, description="OpenVINO streams (inferences at once); 0: one per thread, at most 2."
     )
+    embed_solo: bool = Field(
+        True, description="With several OpenVINO streams, run a query that arrives alone on every thread (a second "
+        "compilation with the latency hint); concurrent ones still get one stream each.",
+    )
     embed_ov_config: dict[str, str] = Field(
         default_factory=dict, description="Extra OpenVINO CPU properties, e.g. {\"INFERENCE_PRECISION_HINT\": \"f32\"}."
     )

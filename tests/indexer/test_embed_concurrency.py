@@ -14,6 +14,7 @@ from indexer.embedding import (
     _cgroup2_quota,
     _RequestPool,
     ov_properties,
+    ov_solo_properties,
     usable_cpus,
 )
 from indexer.settings import IndexerSettings
@@ -36,6 +37,71 @@ def test_threads_get_the_vectors_one_thread_gets(base_settings: IndexerSettings,
     reference = embedder._encode_locked(mixed, None)
     assert float(np.min(np.sum(alone * reference, axis=1))) > 0.9999
     assert np.allclose(np.linalg.norm(alone, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_lone_query_on_every_thread_gets_the_per_stream_vectors(base_settings: IndexerSettings) -> None:
+    """The all-threads compilation (used when nothing else is in flight) pools to the same vectors as the
+    one-thread streams used under concurrency. (A fresh Embedder: the session one has run sentence-transformers'
+    own encode through the compiled model after the pool was in use, which OpenVINO does not survive here.)"""
+    embedder = Embedder(base_settings)
+    if usable_cpus() < 2:
+        assert not embedder.solo
+        return
+    assert embedder.solo and embedder.runtime_info()["solo_all_threads"] is True
+    texts = sample_chunk_texts(base_settings)
+    mixed = [x for t in texts for x in (t.split("\n")[0][:80], t)]
+    pool = embedder._pool
+    assert pool is not None
+    used = pool.solo_used
+    alone = np.stack([embedder.encode([t])[0] for t in mixed])  # one at a time: the solo request each time
+    assert pool.solo_used == used + len(mixed)
+    embedder._pool = _RequestPool(list(pool._free))  # the same stream requests, without the solo one
+    try:
+        streams = np.stack([embedder.encode([t])[0] for t in mixed])
+    finally:
+        embedder._pool = pool
+    assert float(np.min(np.sum(alone * streams, axis=1))) >= 0.9999
+    assert np.allclose(np.linalg.norm(alone, axis=1), 1.0, atol=1e-5)
+
+
+def test_the_solo_request_is_handed_out_only_when_nothing_else_runs() -> None:
+    pool = _RequestPool(["a", "b"], solo="s")
+    with pool.request() as first:
+        assert first == "s"
+    held = pool.request()
+    assert held.__enter__() == "s"
+    got: list[str] = []
+    release = threading.Event()
+
+    def arrive() -> None:
+        with pool.request() as r:
+            got.append(r)
+            release.wait(5)
+
+    late = threading.Thread(target=arrive)
+    late.start()
+    time.sleep(0.2)
+    assert got == []  # the solo inference holds both cores: a caller arriving meanwhile waits for it
+    held.__exit__(None, None, None)
+    time.sleep(0.2)
+    assert got in (["a"], ["b"])
+    with pool.request() as other:  # a stream is busy: the other stream, not the solo request
+        assert other in ("a", "b") and other != got[0]
+    release.set()
+    late.join(5)
+    assert pool.solo_used == 2
+
+
+def test_solo_compilation_settings(base_settings: IndexerSettings) -> None:
+    two = base_settings.model_copy(update={"embed_threads": 2, "embed_streams": 0,
+                                           "embed_ov_config": {"ENABLE_CPU_PINNING": "NO", "NUM_STREAMS": "2"}})
+    props = ov_solo_properties(two)
+    assert props is not None
+    assert (props["PERFORMANCE_HINT"], props["NUM_STREAMS"], props["INFERENCE_NUM_THREADS"]) == ("LATENCY", "1", "2")
+    assert props["ENABLE_CPU_PINNING"] == "NO"
+    assert ov_solo_properties(two.model_copy(update={"embed_streams": 1})) is None
+    assert ov_solo_properties(two.model_copy(update={"embed_threads": 1})) is None
+    assert ov_solo_properties(two.model_copy(update={"embed_solo": False})) is None
 
 
 def test_requests_are_served_in_arrival_order() -> None:
