@@ -182,27 +182,37 @@ class _RequestPool:
 
     @contextmanager
     def request(self) -> Iterator[Any]:
-        with self._cond:
-            alone = (self._solo is not None and not self._solo_busy and not self._waiting
-                     and len(self._free) == self.size)
-            if alone:  # it holds every stream's request too: nobody starts a third thread on two cores
-                self._solo_busy = True
-                self.solo_used += 1
-                held, self._free = self._free, []
-        if alone:
-            try:
+        # Every state change is undone if the caller is interrupted anywhere (KeyboardInterrupt lands between
+        # any two bytecodes, also inside ``wait``): a ticket left queued or requests left held would block every
+        # later caller, and an interrupted ingest then hangs in its worker threads instead of exiting.
+        held: list[Any] | None = None
+        try:
+            with self._cond:
+                if (self._solo is not None and not self._solo_busy and not self._waiting
+                        and len(self._free) == self.size):
+                    # it holds every stream's request too: nobody starts a third thread on two cores
+                    self._solo_busy = True
+                    self.solo_used += 1
+                    held, self._free = self._free, []
+            if held is not None:
                 yield self._solo
-            finally:
+                return
+        finally:
+            if held is not None:
                 with self._cond:
                     self._solo_busy = False
                     self._free.extend(held)
                     self._cond.notify_all()
-            return
         ticket = object()
         with self._cond:
             self._waiting.append(ticket)
-            while not (self._free and self._waiting[0] is ticket):
-                self._cond.wait()
+            try:
+                while not (self._free and self._waiting[0] is ticket):
+                    self._cond.wait()
+            except BaseException:
+                self._waiting.remove(ticket)
+                self._cond.notify_all()
+                raise
             self._waiting.popleft()
             req = self._free.pop()
             self._cond.notify_all()

@@ -140,3 +140,38 @@ def test_model_threads_follow_the_usable_cpus(base_settings: IndexerSettings) ->
     assert one["ENABLE_CPU_PINNING"] == "NO"
     assert _cgroup2_quota("200000 100000\n") == 2.0
     assert _cgroup2_quota("max 100000\n") is None
+
+
+def test_a_caller_interrupted_while_waiting_leaves_the_pool_usable() -> None:
+    """Ctrl-C lands wherever the main thread is, also inside the wait for a request: its place in the queue must
+    go with it, or every later caller (an interrupted ingest's worker threads) waits forever."""
+    pool = _RequestPool(["stream"], solo="solo")
+    holder_in, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with pool.request():
+            holder_in.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holder_in.wait(5)
+
+    def interrupted_wait(timeout: float | None = None) -> bool:
+        raise KeyboardInterrupt
+
+    pool._cond.wait = interrupted_wait  # type: ignore[method-assign]
+    try:
+        with pool.request():
+            raise AssertionError("got a request while the only one was held")
+    except KeyboardInterrupt:
+        pass
+    del pool._cond.wait  # back to the real method
+    assert not pool._waiting
+    release.set()
+    holder.join(5)
+    with pool.request() as got:  # nothing in flight: the solo request, then the stream is free again
+        assert got == "solo"
+    with pool.request() as got:
+        assert got == "solo"
+    assert pool._free == ["stream"] and not pool._solo_busy
