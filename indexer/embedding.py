@@ -160,7 +160,9 @@ class _RequestPool:
     next slice). ``infer`` releases the GIL, so requests on different streams run in parallel.
 
     ``solo``: an infer request of a second compiled model that runs one inference on every thread (latency
-    hint). It is handed out only when nothing else is in flight (every stream request free, nobody waiting),
+    hint). It is handed out only to callers that ask for it (a query: ``Embedder.encode_query``; an ingest's
+    vectors always come from the stream requests, so re-running an ingest stores bit-identical sentence vectors
+    in the payload) and only when nothing else is in flight (every stream request free, nobody waiting),
     so a lone query uses all cores, and holds the stream requests meanwhile: a caller arriving then waits for
     it (at most one query's inference) instead of oversubscribing the cores, which cut requests/s with 4
     clients by a sixth when measured; with a queue, callers get the one-stream-per-core requests.
@@ -181,14 +183,14 @@ class _RequestPool:
         return self._solo is not None
 
     @contextmanager
-    def request(self) -> Iterator[Any]:
+    def request(self, solo: bool = False) -> Iterator[Any]:
         # Every state change is undone if the caller is interrupted anywhere (KeyboardInterrupt lands between
         # any two bytecodes, also inside ``wait``): a ticket left queued or requests left held would block every
         # later caller, and an interrupted ingest then hangs in its worker threads instead of exiting.
         held: list[Any] | None = None
         try:
             with self._cond:
-                if (self._solo is not None and not self._solo_busy and not self._waiting
+                if (solo and self._solo is not None and not self._solo_busy and not self._waiting
                         and len(self._free) == self.size):
                     # it holds every stream's request too: nobody starts a third thread on two cores
                     self._solo_busy = True
@@ -355,7 +357,7 @@ class Embedder:
             self._solo_compiled = ov.Core().compile_model(model, "CPU", props)
             request = self._solo_compiled.create_infer_request()
             self._pool = _RequestPool([request])
-            mine = self._encode_pooled(list(PROBE_TEXTS), None)
+            mine = self._encode_pooled(list(PROBE_TEXTS), None)  # the one request of this probe pool
         except Exception:
             log.warning("the all-threads compilation for lone queries is unavailable", exc_info=True)
             return None
@@ -364,19 +366,19 @@ class Embedder:
             return None
         return request
 
-    def _encode_slice(self, texts: list[str]) -> np.ndarray:
+    def _encode_slice(self, texts: list[str], solo: bool = False) -> np.ndarray:
         with self._tokenizer_lock:
             features = self.model.preprocess(texts)
         ids = features["input_ids"].numpy()
         inputs = {name: features[name].numpy() if name in features else np.zeros_like(ids) for name in self._inputs}
         assert self._pool is not None
-        with self._pool.request() as request:
+        with self._pool.request(solo) as request:
             tokens = request.infer(inputs)[0]  # a copy: the request's buffer is reused by the next caller
         mask = inputs["attention_mask"].astype(np.float32)[:, :, None]
         pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)  # mean over real tokens
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
-    def _encode_pooled(self, texts: list[str], batch_size: int | None) -> np.ndarray:
+    def _encode_pooled(self, texts: list[str], batch_size: int | None, solo: bool = False) -> np.ndarray:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         step = max(1, min(ENCODE_SLICE, batch_size or self.batch_size))
         if self._slices is not None and len(texts) < step * self.concurrent:
@@ -385,7 +387,7 @@ class Embedder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
 
         def run(rows: list[int]) -> None:
-            out[rows] = self._encode_slice([texts[r] for r in rows])
+            out[rows] = self._encode_slice([texts[r] for r in rows], solo)
 
         if self._slices is None or len(slices) == 1:
             for rows in slices:
@@ -421,6 +423,9 @@ class Embedder:
         return self._encode_locked(texts, batch_size)
 
     def encode_query(self, text: str) -> np.ndarray:
+        """One query's vector; alone in flight, it runs on every thread (the solo request)."""
+        if self._pool is not None:
+            return self._encode_pooled([text], None, solo=True)[0]
         return self.encode([text])[0]
 
     @property

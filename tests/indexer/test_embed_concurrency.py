@@ -55,11 +55,13 @@ def test_a_lone_query_on_every_thread_gets_the_per_stream_vectors(base_settings:
     pool = embedder._pool
     assert pool is not None
     used = pool.solo_used
-    alone = np.stack([embedder.encode([t])[0] for t in mixed])  # one at a time: the solo request each time
+    alone = np.stack([embedder.encode_query(t) for t in mixed])  # one at a time: the solo request each time
+    assert pool.solo_used == used + len(mixed)
+    embedder.encode(mixed[:3])  # not a query (an ingest's batch): the stream requests only
     assert pool.solo_used == used + len(mixed)
     embedder._pool = _RequestPool(list(pool._free))  # the same stream requests, without the solo one
     try:
-        streams = np.stack([embedder.encode([t])[0] for t in mixed])
+        streams = np.stack([embedder.encode_query(t) for t in mixed])
     finally:
         embedder._pool = pool
     assert float(np.min(np.sum(alone * streams, axis=1))) >= 0.9999
@@ -68,15 +70,17 @@ def test_a_lone_query_on_every_thread_gets_the_per_stream_vectors(base_settings:
 
 def test_the_solo_request_is_handed_out_only_when_nothing_else_runs() -> None:
     pool = _RequestPool(["a", "b"], solo="s")
-    with pool.request() as first:
+    with pool.request() as first:  # not a query: never the solo request
+        assert first in ("a", "b")
+    with pool.request(solo=True) as first:
         assert first == "s"
-    held = pool.request()
+    held = pool.request(solo=True)
     assert held.__enter__() == "s"
     got: list[str] = []
     release = threading.Event()
 
     def arrive() -> None:
-        with pool.request() as r:
+        with pool.request(solo=True) as r:
             got.append(r)
             release.wait(5)
 
@@ -87,7 +91,7 @@ def test_the_solo_request_is_handed_out_only_when_nothing_else_runs() -> None:
     held.__exit__(None, None, None)
     time.sleep(0.2)
     assert got in (["a"], ["b"])
-    with pool.request() as other:  # a stream is busy: the other stream, not the solo request
+    with pool.request(solo=True) as other:  # a stream is busy: the other stream, not the solo request
         assert other in ("a", "b") and other != got[0]
     release.set()
     late.join(5)
@@ -170,8 +174,8 @@ def test_a_caller_interrupted_while_waiting_leaves_the_pool_usable() -> None:
     assert not pool._waiting
     release.set()
     holder.join(5)
-    with pool.request() as got:  # nothing in flight: the solo request, then the stream is free again
+    with pool.request(solo=True) as got:  # nothing in flight: the solo request, then the stream is free again
         assert got == "solo"
-    with pool.request() as got:
+    with pool.request(solo=True) as got:
         assert got == "solo"
     assert pool._free == ["stream"] and not pool._solo_busy

@@ -100,6 +100,10 @@ def test_interrupted_ingest_then_rerun_equals_an_uninterrupted_run(
     proc = subprocess.Popen(
         cli_command("ingest", "--no-progress", str(folder)), env=cli_env(settings), cwd=tmp_path,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # Ctrl-C as a terminal delivers it: a runner that starts the tests in the background (`cmd &` in a
+        # non-interactive shell) has SIGINT ignored, the child inherits that, and Python then never raises
+        # KeyboardInterrupt (the run ends 0 untouched)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         wait_for_rows(proc, settings, minimum=1)
