@@ -81,6 +81,10 @@ class CachingEmbedder(Embedder):
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
 
+    def encode_query(self, text: str) -> np.ndarray:
+        """Cached like any text (``Embedder.encode_query`` goes straight to the model's solo request)."""
+        return self.encode([text])[0]
+
     def save(self) -> None:
         if not self._new:
             return
