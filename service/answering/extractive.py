@@ -27,6 +27,7 @@ answer the question.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 from collections.abc import Callable
@@ -198,14 +199,18 @@ def _candidates(question: Question, hits: list[Hit], limit: int = MAX_CANDIDATES
     untyped = [_prescore(c) for c in out]  # typed is 0 here
     order = sorted(range(len(out)), key=lambda i: untyped[i], reverse=True)
     kept: list[tuple[float, int]] = []  # (pre-score, position in sentence order) of the typed ones
+    best: list[float] = []  # min-heap of the ``limit`` best pre-scores so far: best[0] is the bar to pass
     for i in order:
-        if len(kept) >= limit:
-            kth = sorted(kept, key=lambda k: (-k[0], k[1]))[limit - 1][0]
-            if untyped[i] + TYPE_W + 1e-9 < kth:
-                break
+        if len(best) >= limit and untyped[i] + TYPE_W + 1e-9 < best[0]:
+            break
         c = out[i]
         c.typed = qt.type_match(question.text, _raw(c))
-        kept.append((_prescore(c), i))
+        score = _prescore(c)
+        kept.append((score, i))
+        if len(best) < limit:
+            heapq.heappush(best, score)
+        elif score > best[0]:
+            heapq.heapreplace(best, score)
     kept.sort(key=lambda k: (-k[0], k[1]))
     return [out[i] for _, i in kept[:limit]]
 
