@@ -1,5 +1,9 @@
-"""Concurrent embedding (issue 13): several threads share one Embedder and get exactly what one thread gets,
-requests are handed out first come first served, and the model runs on the CPUs the process may use."""
+"""Concurrent embedding: several threads share one Embedder and get what one thread gets, requests are handed
+out first come first served, and the model runs on the CPUs the process may use.
+
+Vectors are compared by cosine, not per component: on a CPU with AMX/AVX-512-BF16 OpenVINO runs bf16 by
+default, and a text embedded alone or padded in a batch then differs by ~5e-4 per component (f32 elsewhere:
+~1e-7). ``SAME`` is far above what a different computation gives (another pooling, another text: < 0.99)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,14 @@ from indexer.embedding import (
 from indexer.settings import IndexerSettings
 from tests.indexer.test_backends import sample_chunk_texts
 
+SAME = 0.999
+"""Least cosine between two computations of the same vectors, on either CPU kind."""
+
+
+def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    assert a.shape == b.shape
+    return float(np.min(np.sum(a * b, axis=1)))
+
 
 def test_threads_get_the_vectors_one_thread_gets(base_settings: IndexerSettings, embedder: Embedder) -> None:
     texts = sample_chunk_texts(base_settings)
@@ -29,16 +41,16 @@ def test_threads_get_the_vectors_one_thread_gets(base_settings: IndexerSettings,
     with ThreadPoolExecutor(4) as pool:
         together = np.stack(list(pool.map(lambda t: embedder.encode([t])[0], mixed)))
         batches = list(pool.map(embedder.encode, [mixed[i::3] for i in range(3)]))
-    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert min_cosine(together, alone) >= SAME
     for i, batch in enumerate(batches):
-        np.testing.assert_allclose(batch, alone[i::3], atol=1e-5)
+        assert min_cosine(batch, alone[i::3]) >= SAME
     # the pooled path is the one in use, and it reproduces sentence-transformers' own encode
     assert embedder.concurrent == min(2, usable_cpus())
     # sentence-transformers' own encode on a fresh Embedder: on the session one, after pooled inference, it leaves
     # OpenVINO in a state where later concurrent pooled inference can abort the process (seen 3 of 3 runs)
     reference = Embedder(base_settings)._encode_locked(mixed, None)
-    assert float(np.min(np.sum(alone * reference, axis=1))) > 0.9999
-    assert np.allclose(np.linalg.norm(alone, axis=1), 1.0, atol=1e-5)
+    assert min_cosine(alone, reference) >= SAME
+    assert np.allclose(np.linalg.norm(alone, axis=1), 1.0, atol=1e-4)
 
 
 def test_a_lone_query_on_every_thread_gets_the_per_stream_vectors(base_settings: IndexerSettings) -> None:
@@ -64,8 +76,8 @@ def test_a_lone_query_on_every_thread_gets_the_per_stream_vectors(base_settings:
         streams = np.stack([embedder.encode_query(t) for t in mixed])
     finally:
         embedder._pool = pool
-    assert float(np.min(np.sum(alone * streams, axis=1))) >= 0.9999
-    assert np.allclose(np.linalg.norm(alone, axis=1), 1.0, atol=1e-5)
+    assert min_cosine(alone, streams) >= SAME
+    assert np.allclose(np.linalg.norm(alone, axis=1), 1.0, atol=1e-4)
 
 
 def test_the_solo_request_is_handed_out_only_when_nothing_else_runs() -> None:
