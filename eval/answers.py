@@ -15,7 +15,8 @@ from tqdm import tqdm
 from eval.datasets import Dataset, Query
 from eval.metrics import contains_answer
 from indexer.articles import InputError, article_from_record
-from service.answering import Answer, Ask, ExtractiveComposer, QuestionPipeline
+from service.answering import Answer, Ask, QuestionPipeline
+from service.context import build_extractive
 from service.retrieval import Retriever
 
 ANSWER_TOP_K = 8
@@ -48,7 +49,7 @@ def citation_checks(result: Answer, articles: dict[str, str]) -> list[bool]:
 
 def evaluate_answers(retriever: Retriever, dataset: Dataset, queries: list[Query], articles: dict[str, str],
                      label: str = "") -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
-    pipeline = QuestionPipeline(retriever, ExtractiveComposer(retriever.encoder))
+    pipeline = QuestionPipeline(retriever, build_extractive(retriever.settings, retriever.encoder))
     per_query: dict[str, dict[str, Any]] = {}
     checks: list[bool] = []
     gold_rows: list[float] = []

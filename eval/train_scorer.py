@@ -86,6 +86,20 @@ class TorchScorer:
         return out
 
 
+def length_batches(pairs: list[Pair], size: int, rng: random.Random, pool: int = 50) -> list[list[int]]:
+    """Shuffled batches of pairs of similar length: the pairs are shuffled, cut into pools of ``pool`` batches,
+    each pool sorted by length and cut into batches, and the batches shuffled. Padding to the longest pair of a
+    batch then costs little (about a third of the step time with random batches)."""
+    order = list(range(len(pairs)))
+    rng.shuffle(order)
+    batches: list[list[int]] = []
+    for i in range(0, len(order), size * pool):
+        chunk = sorted(order[i : i + size * pool], key=lambda j: len(pairs[j].question) + len(pairs[j].passage))
+        batches.extend(chunk[k : k + size] for k in range(0, len(chunk), size))
+    rng.shuffle(batches)
+    return batches
+
+
 def group_logits(score: Any, groups: list[Group]) -> list[np.ndarray]:
     flat = [(g.question, p) for g in groups for p in g.passages]
     values = score(flat) if flat else np.zeros(0, dtype=np.float32)
@@ -161,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=6e-5)
-    ap.add_argument("--max-length", type=int, default=128, help="tokens of question + passage")
+    ap.add_argument("--max-length", type=int, default=96, help="tokens of question + passage")
     ap.add_argument("--val-share", type=float, default=0.1, help="share of articles held out")
     ap.add_argument("--val-questions", type=int, default=1000)
     ap.add_argument("--curve-questions", type=int, default=300, help="validation questions per curve point")
@@ -211,13 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     step = 0
     rng = random.Random(args.seed)
     for _epoch in range(args.epochs):
-        order = list(range(len(pairs)))
-        rng.shuffle(order)
         model.train()
-        for i in range(0, len(order), args.batch):
+        for batch_ids in length_batches(pairs, args.batch, rng):
             if step % args.eval_every == 0:
                 point(step)
-            batch = [pairs[j] for j in order[i : i + args.batch]]
+            batch = [pairs[j] for j in batch_ids]
             enc = tokenizer([p.question for p in batch], [p.passage for p in batch], truncation="only_second",
                             max_length=args.max_length, padding=True, return_tensors="pt").to(device)
             labels = torch.tensor([p.label for p in batch], dtype=torch.float32, device=device)
@@ -241,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer.save_pretrained(out / "torch")
     command = "python -m eval.train_scorer " + " ".join(argv if argv is not None else sys.argv[1:])
     metrics = {"command": command.strip(), "seed": args.seed, "device": device, "threads": torch.get_num_threads(),
-               "layers": model.config.num_hidden_layers, "train_articles": len(train_arts),
+               "layers": model.config.num_hidden_layers, "max_length": args.max_length, "train_articles": len(train_arts),
                "validation_articles": len(val_arts), "pairs": len(pairs), "steps": step, "batch": args.batch,
                "minutes": round(train_minutes, 1), "validation": {k: round(v, 4) for k, v in figures.items()},
                "validation_questions": len(val["paragraph"]), "curve": curve}

@@ -20,11 +20,14 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from indexer.collection import Store
-from indexer.embedding import Embedder
+from indexer.embedding import Embedder, usable_cpus
 from indexer.payload import DocumentSummary, article_text
 from indexer.pipeline import Indexer, IngestReport
 from service.answering import ExtractiveComposer, QuestionPipeline
+from service.answering.learned import LearnedComposer
+from service.answering.scorer import BUNDLED, AnswerScorer
 from service.errors import ServiceUnavailable
+from service.ports import Encoder
 from service.retrieval import Retriever
 from service.settings import ServiceSettings
 
@@ -87,10 +90,20 @@ def build_services(settings: ServiceSettings, encoder: Embedder | None = None) -
     return Services(settings, store, model, retriever, pipeline, indexer)
 
 
+def build_extractive(settings: ServiceSettings, encoder: Encoder) -> ExtractiveComposer | LearnedComposer:
+    """The extractive composer these settings ask for: the learned reader (default) or the rules baseline."""
+    if settings.answer_scorer == "rules":
+        return ExtractiveComposer(encoder)
+    threads = settings.embed_threads or usable_cpus()
+    ov_config = {k: str(v) for k, v in settings.embed_ov_config.items() if k == "INFERENCE_PRECISION_HINT"}
+    scorer = AnswerScorer(settings.answer_scorer_model or BUNDLED, threads=threads, ov_config=ov_config)
+    return LearnedComposer(scorer, settings.answer_candidates)
+
+
 def build_pipeline(settings: ServiceSettings, retriever: Retriever) -> QuestionPipeline:
     """The question pipeline for these settings: the extractive composer always; the generated one (and the
     support checker its citations need) when a language model is configured. Used by the service and eval."""
-    extractive = ExtractiveComposer(retriever.encoder)
+    extractive = build_extractive(settings, retriever.encoder)
     if not settings.llm_configured:
         return QuestionPipeline(retriever, extractive, prefer=settings.composer)
     from service.answering.generated import GeneratedComposer  # the openai client only when a model is set

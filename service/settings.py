@@ -7,6 +7,7 @@ Same ``NEWSDESK_`` prefix and ``.env`` file as :class:`indexer.settings.IndexerS
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -56,6 +57,16 @@ class ServiceSettings(IndexerSettings):
     composer: ComposerName = Field(
         "auto", description="'auto': the language model when one is configured, else 'extractive'."
     )
+    answer_scorer: Literal["learned", "rules"] = Field(
+        "rules", description="Who picks the extractive answer's sentences: 'rules', the hand-weighted scorer "
+        "(service/answering/extractive.py), or 'learned', a cross-encoder trained by python -m eval.train_scorer "
+        "and exported by python -m eval.export_scorer (needs answer_scorer_model: no trained model ships yet).")
+    answer_scorer_model: Path | None = Field(
+        None, description="The exported scorer folder the 'learned' scorer loads (openvino_model.xml, "
+        "tokenizer.json, scorer.json, calibration.json).")
+    answer_candidates: int = Field(
+        16, ge=1, le=64, description="Sentences the learned scorer reads per question (pre-ranked by stored "
+        "sentence vectors and question terms).")
 
     # --- language model (OpenAI-compatible chat completions; optional) -----------------------------------------
     llm_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1 (llama.cpp, Ollama, vLLM).")

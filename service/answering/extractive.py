@@ -178,6 +178,30 @@ def _candidates(question: Question, hits: list[Hit], limit: int = MAX_CANDIDATES
     top ``limit``: sentences are visited by their type-free pre-score, and once even a perfect type match
     (``type_match`` <= 1) could not lift the next one past the current ``limit``-th best, the rest are skipped:
     the same result as typing every sentence, at a fraction of the cost on long articles."""
+    out = sentence_candidates(question, hits)
+    untyped = [_prescore(c) for c in out]  # typed is 0 here
+    order = sorted(range(len(out)), key=lambda i: untyped[i], reverse=True)
+    kept: list[tuple[float, int]] = []  # (pre-score, position in sentence order) of the typed ones
+    best: list[float] = []  # min-heap of the ``limit`` best pre-scores so far: best[0] is the bar to pass
+    for i in order:
+        if len(best) >= limit and untyped[i] + TYPE_W + 1e-9 < best[0]:
+            break
+        c = out[i]
+        c.typed = qt.type_match(question.text, _raw(c))
+        score = _prescore(c)
+        kept.append((score, i))
+        if len(best) < limit:
+            heapq.heappush(best, score)
+        elif score > best[0]:
+            heapq.heapreplace(best, score)
+    kept.sort(key=lambda k: (-k[0], k[1]))
+    return [out[i] for _, i in kept[:limit]]
+
+
+def sentence_candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
+    """Every quotable sentence of ``hits`` once (chunks overlap), in hit and sentence order, with its weighted
+    question-term coverage (``lexical``); sentences under ``MIN_SENTENCE_CHARS`` or over
+    ``MAX_SENTENCE_CHARS``, holding a ``[n]`` marker or fewer than 3 terms are left out."""
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     total_weight = sum(question.weight(t) for t in question.terms) or 1.0
@@ -196,23 +220,7 @@ def _candidates(question: Question, hits: list[Hit], limit: int = MAX_CANDIDATES
             matched = sum(question.weight(t) for t in question.terms if has_term(t, s_terms))
             out.append(Candidate(rank, hit, span.start, span.end, sentence_text(hit.text, span), s_terms,
                                   lexical=matched / total_weight))
-    untyped = [_prescore(c) for c in out]  # typed is 0 here
-    order = sorted(range(len(out)), key=lambda i: untyped[i], reverse=True)
-    kept: list[tuple[float, int]] = []  # (pre-score, position in sentence order) of the typed ones
-    best: list[float] = []  # min-heap of the ``limit`` best pre-scores so far: best[0] is the bar to pass
-    for i in order:
-        if len(best) >= limit and untyped[i] + TYPE_W + 1e-9 < best[0]:
-            break
-        c = out[i]
-        c.typed = qt.type_match(question.text, _raw(c))
-        score = _prescore(c)
-        kept.append((score, i))
-        if len(best) < limit:
-            heapq.heappush(best, score)
-        elif score > best[0]:
-            heapq.heapreplace(best, score)
-    kept.sort(key=lambda k: (-k[0], k[1]))
-    return [out[i] for _, i in kept[:limit]]
+    return out
 
 
 def _prescore(c: Candidate) -> float:

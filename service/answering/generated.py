@@ -29,6 +29,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import openai
 
@@ -36,10 +37,13 @@ from indexer.chunking import get_encoding
 from indexer.payload import Hit
 from indexer.sentences import split_sentences
 from indexer.sparse import terms
-from service.answering.extractive import ExtractiveComposer, Question, has_term
+from service.answering.extractive import Question, has_term
 from service.answering.support import SupportChecker, split_claims
 from service.answering.types import AnswerPiece, Citation, Draft, Verification
 from service.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from service.answering.pipeline import Composer
 
 log = logging.getLogger("newsdesk.llm")
 
@@ -139,7 +143,7 @@ class ModelError(RuntimeError):
 class GeneratedComposer:
     name = "llm"
 
-    def __init__(self, settings: ServiceSettings, checker: SupportChecker, fallback: ExtractiveComposer,
+    def __init__(self, settings: ServiceSettings, checker: SupportChecker, fallback: Composer,
                  client: openai.OpenAI | None = None) -> None:
         self.settings = settings
         self.checker = checker
