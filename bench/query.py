@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.machine import machine_info, one_line  # noqa: E402
 from indexer.articles import InputError, article_from_record  # noqa: E402
-from indexer.collection import Store  # noqa: E402
+from indexer.collection import open_store  # noqa: E402
 from indexer.embedding import Embedder  # noqa: E402
 from indexer.pipeline import Indexer  # noqa: E402
 from service.retrieval import Retriever  # noqa: E402
@@ -87,7 +87,7 @@ def build(settings: ServiceSettings, docs: int) -> dict[str, Any]:
 
 def existing(settings: ServiceSettings) -> dict[str, Any]:
     """Size of a store built elsewhere (``--qdrant-path``)."""
-    st = Store.open(settings)
+    st = open_store(settings)
     try:
         chunks = st.count()
     finally:
@@ -97,7 +97,7 @@ def existing(settings: ServiceSettings) -> dict[str, Any]:
 
 def floor_costs(settings: ServiceSettings, questions: list[str]) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Per question: one query embedding; the hybrid (and dense, sparse) lookup in the in-memory copy."""
-    store = Store.open(settings)
+    store = open_store(settings)
     try:
         embedder = Embedder(settings)
         retriever = Retriever.for_store(settings, store, embedder)
