@@ -60,7 +60,7 @@ def test_the_formula_ranks_as_the_python_arithmetic(
         fused = store.query_fused
 
         def spy(*args: object, **kwargs: object) -> object:
-            formulas.append(kwargs.get("rescore"))
+            formulas.append(kwargs.get("recency"))
             return fused(*args, **kwargs)  # type: ignore[arg-type]
 
         store.query_fused = spy  # type: ignore[method-assign]
