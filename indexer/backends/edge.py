@@ -239,6 +239,10 @@ class EdgeLocation:
                          json.dumps({"format": FORMAT, "aliases": dict(sorted(aliases.items()))}, indent=1))
             self._aliases = dict(aliases)
 
+    def __del__(self) -> None:  # a store dropped without close() still flushes and releases the folder
+        with contextlib.suppress(Exception):
+            self.close()
+
     def close(self) -> None:
         with self.lock:
             if self.closed:
