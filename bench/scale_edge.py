@@ -18,6 +18,7 @@ Per engine and size, in a fresh child process (so memory is what opening that st
 * ``hybrid_ms``: one hybrid lookup as the service makes it for the default fusion: dense and BM25 candidate
   lists (50 each, hit payloads) in one batch call; ``hybrid_filtered_ms`` the same with a date-range filter
   (``published_after`` the set's median date: about half the points); p50 / p99 over ``--queries`` questions;
+* ``hybrid_ids_only_ms`` (Edge): the same two searches without payloads, i.e. the engine's search alone;
 * ``recall_at_10``: Edge's HNSW dense top 10 against exact search (``SearchParams(exact=True)``) of the same
   shard; local mode is exact by construction;
 * Edge's build: ``upsert_s`` and ``optimize_s`` (``optimize()`` after the ingest: HNSW build, blocking).
@@ -209,7 +210,7 @@ def measure_edge(size: int, qdense: np.ndarray, qsparse: list[Any], median_date:
 
     from indexer.backends.edge import EdgeStore
     from indexer.collection import SearchFilters
-    from indexer.payload import DENSE
+    from indexer.payload import DENSE, SPARSE
 
     before = rss_mb()
     t0 = time.perf_counter()
@@ -228,6 +229,14 @@ def measure_edge(size: int, qdense: np.ndarray, qsparse: list[Any], median_date:
         t = time.perf_counter()
         store.query_both(qdense[i].tolist(), qsparse[i], CANDIDATES, flt)
         filtered.append((time.perf_counter() - t) * 1000)
+    ids_only = []  # the engine's search alone: the same two lists without payloads
+    for i in range(len(qdense)):
+        reqs = [qe.QueryRequest(limit=CANDIDATES, query=qe.Query.Nearest(qdense[i].tolist(), using=DENSE)),
+                qe.QueryRequest(limit=CANDIDATES, query=qe.Query.Nearest(
+                    qe.SparseVector(list(qsparse[i].indices), list(qsparse[i].values)), using=SPARSE))]
+        t = time.perf_counter()
+        shard.query_batch(qe.QueryBatchRequest(reqs))
+        ids_only.append((time.perf_counter() - t) * 1000)
     hits = 0
     n_recall = min(len(qdense), 100)
     for i in range(n_recall):
@@ -239,6 +248,7 @@ def measure_edge(size: int, qdense: np.ndarray, qsparse: list[Any], median_date:
     info = shard.info()
     out = {"open_s": round(open_s, 3), "rss_open_mb": round(rss_open), "rss_mb": round(rss_mb() - before),
            "hybrid_ms": percentiles(hybrid), "hybrid_filtered_ms": percentiles(filtered),
+           "hybrid_ids_only_ms": percentiles(ids_only),
            "recall_at_10": round(hits / (10 * n_recall), 4), "segments": info.segments_count}
     store.close()
     return out
@@ -287,14 +297,17 @@ def child(engine: str, size: int, nq: int) -> None:
 
 def table(results: dict[str, Any]) -> str:
     rows = ["| engine | points | build: upsert s / optimize s | open s | RSS after open / after lookups MB "
-            "| hybrid lookup p50 / p99 ms | filtered p50 / p99 ms | HNSW recall@10 |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            "| hybrid lookup p50 / p99 ms | filtered p50 / p99 ms | search alone (no payloads) p50 / p99 ms "
+            "| HNSW recall@10 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key in sorted(results, key=lambda k: (results[k]["engine"], results[k]["size"])):
         r = results[key]
         build = f"{r['build']['upsert_s']} / {r['build'].get('optimize_s', '-')}"
+        ids = r.get("hybrid_ids_only_ms") or {"p50": "-", "p99": "-"}
         rows.append(f"| {r['engine']} | {r['size']:,} | {build} | {r['open_s']} | {r['rss_open_mb']} / {r['rss_mb']} "
                     f"| {r['hybrid_ms']['p50']} / {r['hybrid_ms']['p99']} "
-                    f"| {r['hybrid_filtered_ms']['p50']} / {r['hybrid_filtered_ms']['p99']} | {r['recall_at_10']} |")
+                    f"| {r['hybrid_filtered_ms']['p50']} / {r['hybrid_filtered_ms']['p99']} "
+                    f"| {ids['p50']} / {ids['p99']} | {r['recall_at_10']} |")
     return "\n".join(rows)
 
 
