@@ -25,11 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from eval.configs import resolve
 from eval.datasets import load_dataset
 from eval.index import DEFAULT_CACHE, CachingEmbedder, index_key
-from indexer.collection import Store
+from indexer.collection import open_store
 from indexer.embedding import Embedder
 from service.answering import extractive
 from service.retrieval import Retriever
-from service.retrieval.memory_index import MemoryIndex
 from service.settings import ServiceSettings
 
 
@@ -73,9 +72,9 @@ def main() -> None:
     if path is None:
         raise SystemExit(f"no cached index for {dataset.name}: run `python -m eval run` on it first")
     local = settings.model_copy(update={"qdrant_path": path / "qdrant", "qdrant_url": None, "collection": "eval"})
-    store = Store.open(local)
+    store = open_store(local)
     cached = CachingEmbedder(settings, DEFAULT_CACHE)
-    retriever = Retriever(local, store, cached, MemoryIndex(store))
+    retriever = Retriever(local, store, cached)
     plain = Embedder(settings)
     composers = {"this": extractive.ExtractiveComposer(_Timed(plain)),  # type: ignore[arg-type]
                  "other": _load(args.other).ExtractiveComposer(_Timed(plain))}

@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from indexer.collection import Store  # noqa: E402
+from indexer.collection import open_store  # noqa: E402
 from indexer.embedding import Embedder  # noqa: E402
 from service.answering import ExtractiveComposer  # noqa: E402
 from service.retrieval import Retriever  # noqa: E402
@@ -56,7 +56,7 @@ def main() -> int:
     settings = ServiceSettings(_env_file=None, qdrant_path=path, qdrant_url=None, collection="bench",
                                model_cache_dir=REPO / "data" / "models")  # type: ignore[call-arg]
     questions = [json.loads(line)["text"] for line in (DATA / "queries.jsonl").open(encoding="utf-8")]
-    store = Store.open(settings)
+    store = open_store(settings)
     load_before = os.getloadavg()
     try:
         embedder = Embedder(settings)

@@ -36,13 +36,12 @@ from eval.configs import resolve
 from eval.datasets import load_dataset
 from eval.index import DEFAULT_CACHE, CachingEmbedder, index_key
 from eval.metrics import contains_answer
-from indexer.collection import Store
+from indexer.collection import open_store
 from indexer.embedding import Embedder
 from service.answering import Ask, ExtractiveComposer, QuestionPipeline, Retrieved
 from service.answering import extractive as ex
 from service.answering import question_type as qt
 from service.retrieval import Retriever
-from service.retrieval.memory_index import MemoryIndex
 from service.settings import ServiceSettings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -80,9 +79,9 @@ def main() -> None:
     if path is None or not (path / "complete.json").is_file():
         raise SystemExit(f"no cached index {key} for {dataset.name}: run `python -m eval run` on it first")
     local = settings.model_copy(update={"qdrant_path": path / "qdrant", "qdrant_url": None, "collection": "eval"})
-    store = Store.open(local)
+    store = open_store(local)
     cached = CachingEmbedder(settings, args.cache)
-    retriever = Retriever(local, store, cached, MemoryIndex(store))
+    retriever = Retriever(local, store, cached)
     encoder = Embedder(settings) if args.plain_encoder else cached
     pipeline = QuestionPipeline(retriever, ExtractiveComposer(encoder))
 

@@ -88,7 +88,7 @@ def run_round(procs: int, corpus: Path, node: QdrantNode, workdir: Path) -> dict
 
 
 def grpc_vs_http(node: QdrantNode, collection: str, questions: list[str]) -> dict[str, Any]:
-    from indexer.collection import Store
+    from indexer.collection import open_store
     from indexer.embedding import Embedder
     from service.retrieval import Retriever
     from service.settings import ServiceSettings
@@ -99,7 +99,7 @@ def grpc_vs_http(node: QdrantNode, collection: str, questions: list[str]) -> dic
     retrievers = {}
     for proto, grpc in (("http", False), ("grpc", True)):
         settings = base.model_copy(update={"qdrant_prefer_grpc": grpc})
-        retrievers[proto] = Retriever.for_store(settings, Store.open(settings), embedder)
+        retrievers[proto] = Retriever.for_store(settings, open_store(settings), embedder)
     lat: dict[str, list[float]] = {"http": [], "grpc": []}
     same = 0
     for q in questions[:5]:

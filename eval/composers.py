@@ -45,7 +45,6 @@ from service.answering import Answer, Ask, QuestionPipeline
 from service.answering.pipeline import Retrieved
 from service.context import build_pipeline
 from service.retrieval import Retriever
-from service.retrieval.memory_index import MemoryIndex
 from service.settings import ServiceSettings
 
 COMPOSERS = ("extractive", "llm")
@@ -152,7 +151,7 @@ def run(dataset: Dataset, queries: list[Query], settings: ServiceSettings, cache
     try:
         query_settings = settings.model_copy(update={"qdrant_path": idx.settings.qdrant_path,
                                                      "collection": idx.settings.collection})
-        retriever = Retriever(query_settings, idx.store, embedder, MemoryIndex(idx.store))
+        retriever = Retriever(query_settings, idx.store, embedder)
         pipeline = build_pipeline(query_settings, retriever)
         if pipeline.generated is None:
             raise SystemExit("no language model configured (llm_base_url)")

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from tqdm import tqdm
 
 from eval.datasets import Dataset
 from indexer.articles import Article, InputError, article_from_record
-from indexer.collection import Store
+from indexer.backends.edge import is_local_mode_folder
+from indexer.collection import Store, open_store
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
 from indexer.readers import Skipped
@@ -149,7 +151,9 @@ def open_index(dataset: Dataset, settings: ServiceSettings, embedder: CachingEmb
     local = settings.model_copy(update={"qdrant_path": path / "qdrant", "qdrant_url": None,
                                         "collection": COLLECTION})
     marker = path / "complete.json"
-    store = Store.open(local)
+    if is_local_mode_folder(path / "qdrant"):  # a cache built before the Edge store: built again
+        shutil.rmtree(path)
+    store = open_store(local)
     if marker.is_file() and store.exists():
         return EvalIndex(key, path, local, store, None, json.loads(marker.read_text()))
     store.drop()  # a half-built index from an interrupted run

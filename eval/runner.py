@@ -16,7 +16,6 @@ from eval.datasets import Dataset, Query
 from eval.index import CachingEmbedder, EvalIndex, index_key, open_index
 from eval.metrics import answer_recall, collapse_docs, doc_metrics, fact_hits, mean
 from service.retrieval import Retriever
-from service.retrieval.memory_index import MemoryIndex
 from service.settings import ServiceSettings
 
 DOC_DEPTH = 10
@@ -81,7 +80,6 @@ def run(dataset: Dataset, configs: list[EvalConfig], base: ServiceSettings, cach
     rows: list[Row] = []
     baseline_done: set[str] = set()
     articles: dict[str, str] | None = None
-    memory: dict[str, MemoryIndex] = {}
     try:
         for cfg in configs:
             settings = cfg.settings(base)
@@ -90,15 +88,12 @@ def run(dataset: Dataset, configs: list[EvalConfig], base: ServiceSettings, cach
                 embedders[ekey] = CachingEmbedder(settings, cache_dir)
             embedder = embedders[ekey]
             key = index_key(dataset, settings)
-            if key not in indexes:  # one client per store: local mode admits one per folder
+            if key not in indexes:  # one store per folder: the embedded store admits one opener
                 indexes[key] = open_index(dataset, settings, embedder, cache_dir)
             idx = indexes[key]
             query_settings = settings.model_copy(update={"qdrant_path": idx.settings.qdrant_path,
                                                          "collection": idx.settings.collection})
-            # the service's own path on an embedded store: exact search in memory (one index per store)
-            if key not in memory:
-                memory[key] = MemoryIndex(idx.store)
-            retriever = Retriever(query_settings, idx.store, embedder, memory[key])
+            retriever = Retriever(query_settings, idx.store, embedder)  # the service's own path
             limit = max(query_settings.prefetch_limit, DOC_DEPTH)
             row = Row(cfg.name, "config", cfg.describe(base), idx.key)
             t0 = time.perf_counter()

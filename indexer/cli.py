@@ -1,4 +1,4 @@
-"""``python -m indexer``: ingest, rebuild, delete, stats, reset.
+"""``python -m indexer``: ingest, rebuild, delete, stats, reset, migrate.
 
 Exit codes: 0 all good; 1 the command failed (nothing or only part was done, the message says why; for
 ``rebuild``: the new collection failed verification and the alias was left alone); 2 bad command line; 3 the
@@ -107,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="documents, chunks and collection configuration")
     stats.add_argument("--json", action="store_true")
 
+    migrate = sub.add_parser(
+        "migrate", help="copy an embedded store written by the previous engine (qdrant-client local mode) into "
+        "Qdrant Edge, without re-embedding",
+        description="Copy every collection, point and alias of a store written by qdrant-client's local mode at "
+        "NEWSDESK_QDRANT_PATH into Qdrant Edge shards in the same folder, verify every point (id, payload hash, "
+        "vectors), then remove the old files (--keep-old moves them aside). Nothing is deleted before the copy "
+        "is verified.")
+    migrate.add_argument("--keep-old", action="store_true",
+                         help="move the old files to <NEWSDESK_QDRANT_PATH>/local-mode-old instead of deleting them")
+    migrate.add_argument("--json", action="store_true", help="print the result as JSON")
+
     reset = sub.add_parser("reset", help="drop the whole collection")
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
@@ -135,15 +146,19 @@ def main(argv: list[str] | None = None) -> int:
         if early is not None:
             return early
     # heavy imports (the Qdrant client alone takes seconds) only once there is something to do
-    from indexer.collection import CollectionMismatchError, StoreLockedError
+    from indexer.collection import CollectionMismatchError, LocalModeStoreError, StoreLockedError
     from indexer.embedding import EmbeddingError
+    from indexer.migrate import MigrationError
     from indexer.rebuild import RebuildError
 
     try:
         if args.command == "rebuild":
             return _rebuild(args, settings)
+        if args.command == "migrate":
+            return _migrate(args, settings)
         return _run(args, settings)
-    except (StoreLockedError, CollectionMismatchError, EmbeddingError, RebuildError) as exc:
+    except (StoreLockedError, CollectionMismatchError, LocalModeStoreError, EmbeddingError, RebuildError,
+            MigrationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -337,6 +352,19 @@ def _shard_items(paths: list[Path], shard: tuple[int, int]) -> Iterator[Article 
     for item in itertools.chain(missing, read_sources(files)):
         if in_shard(item, shard):
             yield item
+
+
+def _migrate(args: argparse.Namespace, settings: IndexerSettings) -> int:
+    from indexer.migrate import migrate
+
+    result = migrate(settings, keep_old=args.keep_old, say=lambda message: print(message, file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return EXIT_OK
+    points = sum(c.points for c in result.collections)
+    print(f"migrated {len(result.collections)} collection(s), {points} points, every point verified, in "
+          f"{result.seconds:.1f} s; aliases: {result.aliases or 'none'}; old files {result.old_files}")
+    return EXIT_OK
 
 
 def _rebuild(args: argparse.Namespace, settings: IndexerSettings) -> int:

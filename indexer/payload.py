@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from qdrant_client import models
 
 from indexer.articles import Article
 from indexer.chunking import Chunk
+from indexer.sparse import SparseVec
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -118,11 +118,22 @@ def sentences_from_payload(payload: Mapping[str, Any] | None) -> SentenceVectors
 
 
 # --- chunk -> point -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PointData:
+    """One point to write: deterministic id, the two named vectors and the payload (each store backend
+    converts it to its engine's point)."""
+
+    id: str
+    dense: list[float]
+    sparse: SparseVec
+    payload: dict[str, Any]
+
+
 def chunk_point(
     article: Article, chunk: Chunk, chunk_count: int, doc_hash: str, indexed_at: str,
     dense: Sequence[float], sparse_indices: list[int], sparse_values: list[float],
     sentences: Mapping[str, Any] | None = None,
-) -> models.PointStruct:
+) -> PointData:
     """``sentences``: the :func:`sentence_payload` of the chunk (None: a point without sentence vectors)."""
     payload: dict[str, Any] = {
         DOC_ID: article.doc_id,
@@ -145,11 +156,8 @@ def chunk_point(
         INDEXED_AT: indexed_at,
         **(sentences or {}),
     }
-    return models.PointStruct(
-        id=point_id(article.doc_id, chunk.index),
-        vector={DENSE: list(dense), SPARSE: models.SparseVector(indices=sparse_indices, values=sparse_values)},
-        payload=payload,
-    )
+    return PointData(point_id(article.doc_id, chunk.index), [float(x) for x in dense],
+                     SparseVec(list(sparse_indices), list(sparse_values)), payload)
 
 
 # --- point -> hit -------------------------------------------------------------------------------------------------

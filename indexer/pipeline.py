@@ -24,7 +24,7 @@ from typing import Any, Literal
 from indexer import payload as pl
 from indexer.articles import Article, InputError, article_from_record, record_id
 from indexer.chunking import Chunk, Chunker, build_chunker
-from indexer.collection import Store
+from indexer.collection import Store, open_store
 from indexer.embedding import Embedder
 from indexer.readers import Skipped, discover, read_sources
 from indexer.sentences import sentence_text, split_sentences
@@ -57,6 +57,8 @@ class IngestReport:
     """Of ``embed_seconds``, the sentence vectors (stored for the answer composer)."""
     sentences_embedded: int = 0
     upsert_seconds: float = 0.0
+    optimize_seconds: float = 0.0
+    """The store's ``optimize()`` after the run (Edge builds its HNSW graph and merges segments then)."""
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -107,7 +109,7 @@ class Indexer:
         self, settings: IndexerSettings, store: Store | None = None, embedder: Embedder | None = None
     ) -> None:
         self.settings = settings
-        self.store = store if store is not None else Store.open(settings)
+        self.store = store if store is not None else open_store(settings)
         self._embedder = embedder
         self._checked = False
         self._chunker: Chunker | None = None
@@ -233,6 +235,8 @@ class Indexer:
                     continue
                 self.store.delete_ids(doc.point_ids)
                 report.results.append(DocResult(doc_id, "deleted", len(doc.point_ids)))
+        if report.chunks_written or any(r.status == "deleted" for r in report.results):
+            report.optimize_seconds = self.store.optimize().seconds
         if progress:
             progress(len(report.results), report.chunks_written)
         report.seconds = time.perf_counter() - started

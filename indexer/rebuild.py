@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from indexer import payload as pl
-from indexer.collection import Store
+from indexer.collection import Store, open_store
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer, IngestReport, ProgressHook
 from indexer.settings import IndexerSettings
@@ -230,7 +230,7 @@ def rebuild(
     """
     alias = settings.collection
     note = say or (lambda _message: None)
-    base = store.with_collection(alias) if store is not None else Store.open(settings)
+    base = store.with_collection(alias) if store is not None else open_store(settings)
     try:
         aliases = base.aliases()
         if alias not in aliases and base.resolve() == alias:

@@ -25,7 +25,7 @@ fi
 # optimum-intel drags in a CUDA-linked torchvision that breaks `import transformers`; nothing here needs it.
 .venv/bin/python -m pip uninstall --quiet -y torchvision 2>/dev/null || true
 .venv/bin/python - <<'PY'
-import indexer, service, torch, sentence_transformers, qdrant_client, litestar  # noqa: F401
+import indexer, service, torch, sentence_transformers, qdrant_client, qdrant_edge, litestar  # noqa: F401
 from optimum.intel.openvino import OVModelForFeatureExtraction  # noqa: F401
 assert "+cpu" in torch.__version__ or not torch.cuda.is_available(), torch.__version__
 PY

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from indexer.collection import CollectionMismatchError, StoreLockedError
+from indexer.collection import CollectionMismatchError, LocalModeStoreError, StoreLockedError
 from indexer.embedding import EmbeddingError
 from service.settings import ServiceSettings
 
@@ -24,7 +24,7 @@ def main() -> int:
         from service.context import build_services
 
         services = build_services(settings)
-    except (StoreLockedError, EmbeddingError, CollectionMismatchError) as exc:
+    except (StoreLockedError, LocalModeStoreError, EmbeddingError, CollectionMismatchError) as exc:
         print(f"error: cannot start the service: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

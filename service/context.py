@@ -1,11 +1,11 @@
 """What the service builds once per process and hands to every request: store, encoder, retriever, question
 pipeline and indexer (``Services``), and the Litestar dependency providers that inject them into handlers.
 
-The store and the encoder are thread-safe themselves (``indexer.collection.Store`` locks an embedded store per
-call; ``indexer.embedding.Embedder`` runs OpenVINO inferences in parallel, one per stream, two on two CPUs).
+The store and the encoder are thread-safe themselves (either store backend, ``indexer.collection.open_store``:
+the Edge engine searches from any thread and serialises writes; ``indexer.embedding.Embedder`` runs OpenVINO inferences in parallel, one per stream, two on two CPUs).
 Handlers run in Litestar's thread pool (``sync_to_thread``), so two requests embed at once on two cores while
 the event loop parses the next; what stays serial is Python holding the GIL (HTTP parsing, routing, validation,
-the payload reads of local mode: about 4-5 ms of each search, measured with py-spy in bench/README.md).
+payload conversion).
 Writes are additionally serialised among themselves (``write_lock``): the indexer decides replace/unchanged
 from a scan of the documents' state, which a concurrent write could make stale.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from indexer.collection import Store
+from indexer.collection import Store, open_store
 from indexer.embedding import Embedder, usable_cpus
 from indexer.payload import DocumentSummary, article_text
 from indexer.pipeline import Indexer, IngestReport
@@ -77,7 +77,7 @@ def build_services(settings: ServiceSettings, encoder: Embedder | None = None) -
     The store is opened first: when another process holds it, that is reported before seconds of model
     loading. ``encoder`` lets a caller (tests, benchmarks) share an already loaded model.
     """
-    store = Store.open(settings)
+    store = open_store(settings)
     try:
         model = encoder if encoder is not None else Embedder(settings)
     except BaseException:

@@ -1,18 +1,19 @@
 """What the service needs from the outside world, as small Protocols (structural: no base classes, no casts).
 
-``indexer.embedding.Embedder`` is an :class:`Encoder`; ``indexer.collection.Store`` is a :class:`PassageStore`.
+``indexer.embedding.Embedder`` is an :class:`Encoder`; either store backend (``indexer.collection.open_store``) is a
+:class:`PassageStore`. Every type here is Newsdesk's own: no engine's models reach the service.
 Tests, eval and the service hand the real ones in; anything else with these methods works too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Protocol
 
 import numpy as np
-from qdrant_client import models
 
+from indexer.collection import Candidate, EngineFusion, RecencyRequest, SearchFilters
 from indexer.payload import SentenceVectors
+from indexer.sparse import SparseVec
 
 
 class Encoder(Protocol):
@@ -33,26 +34,21 @@ class PassageStore(Protocol):
     """Read access to the chunk collection (the payload mapping lives in ``indexer.payload``)."""
 
     collection: str
-    embedded: bool
-    """Embedded (one process, searched in memory by the service) or a Qdrant server."""
     generation: int
     """Changes whenever this process writes the collection."""
 
     def exists(self) -> bool: ...
 
-    def query(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[models.ScoredPoint]: ...
+    def query(self, vector: list[float] | SparseVec, using: str, limit: int,
+              filters: SearchFilters | None) -> list[Candidate]: ...
 
-    def query_both(
-        self, dense: Any, sparse: models.SparseVector, limit: int, flt: models.Filter | None
-    ) -> tuple[list[models.ScoredPoint], list[models.ScoredPoint]]: ...
+    def query_both(self, dense: list[float], sparse: SparseVec, limit: int,
+                   filters: SearchFilters | None) -> tuple[list[Candidate], list[Candidate]]: ...
 
-    def query_fused(
-        self, dense: Any, sparse: models.SparseVector, prefetch_limit: int, limit: int, flt: models.Filter | None,
-        fusion: models.Fusion, rescore: models.FormulaQuery | None = None,
-    ) -> list[models.ScoredPoint]: ...
+    def query_fused(self, dense: list[float], sparse: SparseVec, prefetch_limit: int, limit: int,
+                    filters: SearchFilters | None, fusion: EngineFusion,
+                    recency: RecencyRequest | None = None) -> list[Candidate]: ...
 
     def payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]: ...
 
     def sentence_vectors(self, ids: list[str]) -> dict[str, SentenceVectors]: ...
-
-    def scan_vectors(self, batch: int = 4096) -> Iterator[tuple[str, list[float], models.SparseVector]]: ...

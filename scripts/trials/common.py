@@ -105,51 +105,41 @@ def payload_hash(payload: dict[str, Any], ignore: tuple[str, ...] = ()) -> str:
     return hashlib.sha256(json.dumps(kept, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def _payloads(store: Path | None, collection: str, url: str | None) -> list[tuple[str, dict[str, Any]]]:
+    """(point id, payload) of every point, through the project's store interface (Edge embedded at ``store``, or
+    a server ``url``); the embedded store must not be open in another process."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from indexer.collection import open_store
+    from indexer.settings import IndexerSettings
+
+    settings = IndexerSettings(_env_file=None, qdrant_path=store or REPO / "data" / "unused",  # type: ignore[call-arg]
+                               qdrant_url=url, collection=collection, qdrant_check_compatibility=False)
+    opened = open_store(settings)
+    try:
+        if not opened.exists():
+            return []
+        return [(p.id, p.payload) for p in opened.scan_points(with_vectors=False)]
+    finally:
+        opened.close()
+
+
 def snapshot(store: Path | None, collection: str, url: str | None = None,
              ignore: tuple[str, ...] = ()) -> dict[str, str]:
     """{point id: payload hash without indexed_at (nor the ``ignore`` keys)} of a collection (embedded at
     ``store``, or a server ``url``). The embedded store must not be open in another process."""
-    from qdrant_client import QdrantClient
-
-    client = QdrantClient(url=url, timeout=30, check_compatibility=False) if url else QdrantClient(path=str(store))
-    try:
-        if not client.collection_exists(collection):
-            return {}
-        out: dict[str, str] = {}
-        offset = None
-        for _ in range(100_000):  # bounded: 512 points a page
-            points, offset = client.scroll(collection, limit=512, offset=offset, with_payload=True,
-                                           with_vectors=False)
-            out.update({str(p.id): payload_hash(dict(p.payload or {}), ignore) for p in points})
-            if offset is None:
-                break
-        return out
-    finally:
-        client.close()
+    return {pid: payload_hash(payload, ignore) for pid, payload in _payloads(store, collection, url)}
 
 
 def document_consistency(store: Path | None, collection: str, url: str | None = None) -> dict[str, Any]:
     """Per document: points stored vs its chunk_count and the number of content hashes; the half-written ones."""
-    from qdrant_client import QdrantClient
-
-    client = QdrantClient(url=url, timeout=30, check_compatibility=False) if url else QdrantClient(path=str(store))
     docs: dict[str, dict[str, Any]] = {}
-    try:
-        offset = None
-        for _ in range(100_000):
-            points, offset = client.scroll(collection, limit=512, offset=offset, with_payload=True,
-                                           with_vectors=False)
-            for p in points:
-                pl = p.payload or {}
-                d = docs.setdefault(pl["doc_id"], {"points": 0, "chunk_counts": set(), "hashes": set(), "idx": set()})
-                d["points"] += 1
-                d["chunk_counts"].add(pl["chunk_count"])
-                d["hashes"].add(pl["doc_hash"])
-                d["idx"].add(pl["chunk_index"])
-            if offset is None:
-                break
-    finally:
-        client.close()
+    for _, pl in _payloads(store, collection, url):
+        d = docs.setdefault(pl["doc_id"], {"points": 0, "chunk_counts": set(), "hashes": set(), "idx": set()})
+        d["points"] += 1
+        d["chunk_counts"].add(pl["chunk_count"])
+        d["hashes"].add(pl["doc_hash"])
+        d["idx"].add(pl["chunk_index"])
     bad = sorted(doc for doc, d in docs.items()
                  if len(d["chunk_counts"]) != 1 or len(d["hashes"]) != 1
                  or d["idx"] != set(range(next(iter(d["chunk_counts"])))) or d["points"] != next(iter(d["chunk_counts"])))

@@ -25,9 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -60,16 +60,32 @@ EXIT_SKIPPED = 3  # indexer ingest: done, but some input was skipped (each one l
 SMALL_CHUNKS = {"NEWSDESK_CHUNK_TOKENS": "64", "NEWSDESK_CHUNK_OVERLAP": "16", "NEWSDESK_EMBED_BATCH_SIZE": "8"}
 
 
-def stored_rows(store: Path) -> int:
-    """Points committed to an embedded store, read from its SQLite file while a writer holds it (read-only)."""
-    db = store / "collection" / COLLECTION / "storage.sqlite"
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM points").fetchone()[0])
-    except sqlite3.Error:
-        return 0
+class FirstWrite:
+    """Watches an ingest's progress lines (``--progress-interval 0``: one after every written batch) for the
+    first chunks stored; the embedded store admits no second reader while the writer holds it."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.at: float | None = None
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        with proc.stderr:
+            for line in proc.stderr:
+                self.lines.append(line)
+                m = _PROGRESS.match(line)
+                if self.at is None and m and int(m.group(1)) > 0:
+                    self.at = time.monotonic()
+
+    def text(self) -> str:
+        self._thread.join(60)
+        return "".join(self.lines)
+
+
+_PROGRESS = re.compile(r"^progress: .*?, (\d+) chunks, ")
+INGEST = [sys.executable, "-m", "indexer", "ingest", "--progress-interval", "0"]
 
 
 def rerun_summary(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -96,17 +112,16 @@ def timed_ingest(corpus: Path, env: dict[str, str], store: Path, cwd: Path,
     Exit 3 (some records skipped, e.g. empty once boilerplate is removed) is a finished run: the killed runs'
     reruns must then end the same way, skipping the same records."""
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", "--no-progress", str(corpus)], env=env,
+    proc = subprocess.Popen([*INGEST, str(corpus)], env=env,
                             cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    first = None
+    watch = FirstWrite(proc)
     try:
         while proc.poll() is None and time.monotonic() - started < timeout:
-            if first is None and stored_rows(store) > 0:
-                first = time.monotonic() - started
             time.sleep(0.05)
         if proc.poll() is None:
             raise TimeoutError(f"the reference ingest took more than {timeout} s")
-        err = proc.stderr.read() if proc.stderr else ""
+        err = watch.text()
+        first = None if watch.at is None else watch.at - started
         if proc.returncode not in (0, EXIT_SKIPPED):
             raise RuntimeError(f"the reference ingest failed ({proc.returncode}): {err}")
     finally:
@@ -140,11 +155,12 @@ def ingest_trial(corpus: Path, workdir: Path, kills: int, seed: int, extra_env: 
         store = workdir / f"ingest-kill-{i}"
         env = base_env(store, COLLECTION, **extra_env)
         run_started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", "--no-progress", str(corpus)],
-                                env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen([*INGEST, str(corpus)], env=env, cwd=workdir, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        watch = FirstWrite(proc)
         try:
             deadline = time.monotonic() + timeout
-            while proc.poll() is None and stored_rows(store) == 0 and time.monotonic() < deadline:
+            while proc.poll() is None and watch.at is None and time.monotonic() < deadline:
                 time.sleep(0.02)
             delay = delays[i]
             end = time.monotonic() + delay

@@ -1,4 +1,4 @@
-"""Passage retrieval: the retriever, its fusion arithmetic and the embedded store's in-memory index."""
+"""Passage retrieval: the retriever and its fusion and recency arithmetic."""
 
 from indexer.payload import Hit
 from service.retrieval.retriever import Mode, Retriever, SearchFilters, SearchResult, collapse_by_document

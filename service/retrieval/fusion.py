@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qdrant_client import models
+from indexer.collection import Candidate
 
 ADAPTIVE_DEPTH = 10
 """How many of the best dense chunks :func:`adaptive_dense_weight` looks at."""
@@ -53,19 +53,19 @@ def _minmax(values: list[float]) -> list[float]:
 class Fused:
     """One fused candidate: its point (payload may be missing), fused score and dense cosine if seen."""
 
-    point: models.ScoredPoint
+    point: Candidate
     score: float
     dense_score: float | None
 
 
 def fuse_weighted(
-    dense: Sequence[models.ScoredPoint], sparse: Sequence[models.ScoredPoint], weight: float, limit: int
+    dense: Sequence[Candidate], sparse: Sequence[Candidate], weight: float, limit: int
 ) -> list[Fused]:
     """Convex combination of min-max normalised scores, best ``limit`` first; a chunk missing from one list
     scores 0 there."""
     fused: dict[str, float] = {}
     dense_scores: dict[str, float] = {}
-    first: dict[str, models.ScoredPoint] = {}
+    first: dict[str, Candidate] = {}
     for points, w, is_dense in ((dense, weight, True), (sparse, 1 - weight, False)):
         for p, norm in zip(points, _minmax([p.score for p in points]), strict=True):
             key = str(p.id)

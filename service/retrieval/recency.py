@@ -9,12 +9,13 @@ A hit's score becomes ``score * (1 - weight + weight * decay)`` with ``decay = 0
 * an article without a date is taken as exactly one half-life old: decay :data:`MISSING_DATE_DECAY` (0.5).
   Undated articles are neither buried (0) nor promoted over fresh news (1).
 
-Where the fusion runs inside Qdrant (a server with ``rrf`` or ``dbsf``), the same arithmetic runs inside
-Qdrant's query API: :func:`recency_formula` builds the ``FormulaQuery`` (``exp_decay`` on the datetime payload,
-``midpoint`` 0.5 at ``scale`` = the half-life) applied over the fused ``$score``. Where the fusion runs in
-Python (the embedded in-memory path, and the default ``adaptive``/``weighted`` fusions on any store, whose
-fused score Qdrant never sees), :func:`apply_recency` applies it to the fused candidates. A test on a real
-server checks that both give the same scores for the same candidates. Scores are assumed non-negative.
+Where the fusion runs inside the engine (``rrf`` or ``dbsf``, on either store), the same arithmetic runs inside
+the engine's query: the retriever hands the store an ``indexer.collection.RecencyRequest`` and each backend's
+converters build the formula (an exponential ``Decay`` on the datetime payload, ``midpoint`` 0.5 at ``scale``
+= the half-life) over the fused ``$score``. Where the fusion runs in Python (the default ``adaptive``/``weighted``
+fusions, whose fused score the engine never sees), :func:`apply_recency` applies it to the fused candidates.
+Tests on Edge and on a real server check that both give the same scores for the same candidates. Scores are
+assumed non-negative.
 
 :func:`anchored_as_of` measures age from the newest relevant candidate instead of from now; without it a
 short half-life cannot tell apart two articles that are both much older than it.
@@ -28,8 +29,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-
-from qdrant_client import models
 
 DEFAULT_HALF_LIFE = "30d"
 """Half-life used when the question asks for the latest state and the request leaves ``recency`` unset."""
@@ -187,29 +186,3 @@ def anchored_as_of(
     relevant = [parse_date(d) for s, d in zip(scores, dates, strict=True) if s >= share * best]
     dated = [d for d in relevant if d is not None and d <= limit]
     return max(dated) if dated else limit
-
-
-def recency_formula(date_key: str, anchor: datetime, half_life: timedelta, weight: float) -> models.FormulaQuery:
-    """:func:`apply_recency` as a Qdrant formula over the prefetch's ``$score``, for the same candidates.
-
-    ``$score * (1 - w + w * d)`` with ``d = e + [published > anchor] * (1 - e)`` and
-    ``e = exp_decay(published, target=anchor, scale=half_life, midpoint=0.5) = 0.5 ** (|age| / half_life)``:
-    the condition gives an article dated after the anchor the full 1.0 (exp_decay alone decays both ways), and an
-    undated article reads the default date one half-life before the anchor, so ``e`` = MISSING_DATE_DECAY while
-    its condition is false.
-    """
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"weight must be within 0..1, got {weight}")
-    target = _utc(anchor)
-    e = models.ExpDecayExpression(exp_decay=models.DecayParamsExpression(
-        x=models.DatetimeKeyExpression(datetime_key=date_key),
-        target=models.DatetimeExpression(datetime=target.isoformat().replace("+00:00", "Z")),
-        scale=half_life.total_seconds(), midpoint=0.5,
-    ))
-    newer = models.FieldCondition(key=date_key, range=models.DatetimeRange(gt=target))
-    d = models.SumExpression(sum=[e, models.MultExpression(mult=[newer, models.SumExpression(
-        sum=[1.0, models.NegExpression(neg=e)])])])
-    factor = models.SumExpression(sum=[1.0 - weight, models.MultExpression(mult=[weight, d])])
-    undated = (target - half_life).isoformat().replace("+00:00", "Z")
-    return models.FormulaQuery(formula=models.MultExpression(mult=["$score", factor]),
-                               defaults={date_key: undated})

@@ -3,9 +3,11 @@
 Plain Python, used by the question pipeline, ``POST /v1/search`` and ``eval/``. Hybrid fusion methods (the
 arithmetic is in :mod:`service.retrieval.fusion`):
 
-* ``rrf`` / ``dbsf``: dense and sparse prefetches fused inside Qdrant's Query API (one round trip);
-* ``weighted`` / ``adaptive``: both candidate lists (one batch request on a server, the in-memory index on the
-  embedded store), fused here.
+* ``rrf`` / ``dbsf``: dense and sparse prefetches fused inside the engine (one query);
+* ``weighted`` / ``adaptive``: the engine's two candidate lists (one batch query), fused here.
+
+The same code runs on both store backends (Qdrant Edge embedded, a Qdrant server): it speaks the store's own
+types (``indexer.collection``), and each backend does the search inside its engine.
 
 Nothing indexed yet is not an error: every search then returns no hits.
 """
@@ -14,46 +16,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
-from qdrant_client import models
-
-from indexer.collection import build_filter
+from indexer.collection import Candidate, RecencyRequest, SearchFilters
 from indexer.payload import DENSE, PUBLISHED_AT, SPARSE, Hit, doc_id_of, hit_from_payload, point_id_of_chunk
-from indexer.sparse import SparseEncoder
+from indexer.sparse import SparseEncoder, SparseVec
 from service.ports import Encoder, PassageStore
 from service.retrieval.fusion import ADAPTIVE_DEPTH, Fused, adaptive_dense_weight, fuse_weighted
-from service.retrieval.memory_index import MemoryIndex
 from service.retrieval.recency import (
     AUTO_WEIGHT,
     DEFAULT_WEIGHT,
     anchored_as_of,
     apply_recency,
-    recency_formula,
     resolve_half_life,
 )
 from service.settings import FusionMethod, ServiceSettings
 from service.timing import ms_since
 
 Mode = Literal["hybrid", "dense", "sparse"]
-
-
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    source: Sequence[str] | None = None
-    doc_id: Sequence[str] | None = None
-    published_after: date | None = None
-    published_before: date | None = None
-
-    def to_qdrant(self) -> models.Filter | None:
-        return build_filter(
-            list(self.source) if self.source else None,
-            list(self.doc_id) if self.doc_id else None,
-            self.published_after,
-            self.published_before,
-        )
 
 
 @dataclass(slots=True)
@@ -70,25 +52,18 @@ RECENCY_DEPTH = 3
 
 
 class Retriever:
-    """Holds the encoder, the store and the query settings; one instance is shared by all requests.
+    """Holds the encoder, the store and the query settings; one instance is shared by all requests."""
 
-    ``memory_index``: exact in-memory search for the embedded store (see :mod:`service.retrieval.memory_index`);
-    None searches through Qdrant (a server, or an embedded store when measuring Qdrant itself).
-    """
-
-    def __init__(
-        self, settings: ServiceSettings, store: PassageStore, encoder: Encoder, memory_index: MemoryIndex | None
-    ) -> None:
+    def __init__(self, settings: ServiceSettings, store: PassageStore, encoder: Encoder) -> None:
         self.settings = settings
         self.store = store
         self.encoder = encoder
-        self.memory_index = memory_index
         self.sparse = SparseEncoder(settings.bm25_k1, settings.bm25_b, settings.sparse_avg_doc_tokens)
 
     @classmethod
     def for_store(cls, settings: ServiceSettings, store: PassageStore, encoder: Encoder) -> Retriever:
-        """The retriever the service uses on this store: in memory when embedded, through Qdrant on a server."""
-        return cls(settings, store, encoder, MemoryIndex(store) if store.embedded else None)
+        """The retriever the service uses on this store (either backend)."""
+        return cls(settings, store, encoder)
 
     def search(
         self,
@@ -121,8 +96,8 @@ class Retriever:
             explicit = recency is not None and recency.strip().lower() != "auto"
             weight = DEFAULT_WEIGHT if explicit else AUTO_WEIGHT
             method = fusion or self.settings.fusion
-            if self.memory_index is None and mode == "hybrid" and method in ("rrf", "dbsf") and result.hits:
-                result.hits = self._rescored_in_qdrant(query, result, limit * RECENCY_DEPTH, filters, collapse,
+            if mode == "hybrid" and method in ("rrf", "dbsf") and result.hits:
+                result.hits = self._rescored_in_engine(query, result, limit * RECENCY_DEPTH, filters, collapse,
                                                        method, half_life, as_of or datetime.now(UTC), weight)
             else:
                 result.hits = by_recency(result.hits, half_life, as_of or datetime.now(UTC), weight)
@@ -130,21 +105,22 @@ class Retriever:
         result.hits = result.hits[:limit]
         return result
 
-    def _rescored_in_qdrant(
+    def _rescored_in_engine(
         self, query: str, result: SearchResult, limit: int, filters: SearchFilters | None, collapse: bool,
         method: FusionMethod, half_life: timedelta, as_of: datetime, weight: float,
     ) -> list[Hit]:
-        """Recency inside Qdrant's query API: the fused candidates re-ranked by :func:`recency_formula`, anchored
-        (as :func:`by_recency` is) on the newest relevant candidate of the first, relevance-only pass."""
+        """Recency inside the engine's query: the fused candidates re-ranked by the recency formula (a
+        :class:`RecencyRequest`), anchored (as :func:`by_recency` is) on the newest relevant candidate of the
+        first, relevance-only pass."""
         anchor = anchored_as_of([h.score for h in result.hits], [h.published_at for h in result.hits], as_of)
         sparse = self.sparse.encode_query(query)
         fetch = limit * 4 if collapse else limit
         t0 = time.perf_counter()
         points = self.store.query_fused(
-            result.query_vector, models.SparseVector(indices=sparse.indices, values=sparse.values),
-            max(self.settings.prefetch_limit, fetch), fetch, filters.to_qdrant() if filters else None,
-            models.Fusion.RRF if method == "rrf" else models.Fusion.DBSF,
-            rescore=recency_formula(PUBLISHED_AT, anchor, half_life, weight),
+            result.query_vector or [], SparseVec(list(sparse.indices), list(sparse.values)),
+            max(self.settings.prefetch_limit, fetch), fetch, filters,
+            "rrf" if method == "rrf" else "dbsf",
+            recency=RecencyRequest(anchor, half_life, weight, PUBLISHED_AT),
         )
         result.timings_ms["retrieve"] = result.timings_ms.get("retrieve", 0.0) + ms_since(t0)
         hits = [hit_from_payload(p.payload, p.score) for p in points]
@@ -173,7 +149,7 @@ class Retriever:
         fusion: FusionMethod | None, dense_weight: float | None,
     ) -> SearchResult:
         timings: dict[str, float] = {}
-        flt = filters.to_qdrant() if filters else None
+        flt = filters if filters is not None and not filters.empty else None
         fetch = limit * 4 if collapse else limit
         dense_vec: list[float] | None = None
         if mode != "sparse":
@@ -181,11 +157,11 @@ class Retriever:
             dense_vec = self.encoder.encode_query(query).tolist()
             timings["embed"] = ms_since(t0)
         sparse = self.sparse.encode_query(query)
-        sparse_vec = models.SparseVector(indices=sparse.indices, values=sparse.values)
+        sparse_vec = SparseVec(list(sparse.indices), list(sparse.values))
 
         t0 = time.perf_counter()
         if mode == "dense":
-            hits = self._single(dense_vec, DENSE, fetch, flt)
+            hits = self._single(dense_vec or [], DENSE, fetch, flt)
         elif mode == "sparse":
             hits = self._single(sparse_vec, SPARSE, fetch, flt) if sparse.indices else []
         else:
@@ -193,11 +169,11 @@ class Retriever:
             if method in ("weighted", "adaptive"):
                 weight = self.settings.dense_weight if dense_weight is None else dense_weight
                 adaptive = method == "adaptive" and dense_weight is None
-                hits = self._weighted(dense_vec, sparse_vec, fetch, flt, weight, adaptive)
+                hits = self._weighted(dense_vec or [], sparse_vec, fetch, flt, weight, adaptive)
             else:
                 prefetch_n = max(self.settings.prefetch_limit, fetch)
-                fused = models.Fusion.RRF if method == "rrf" else models.Fusion.DBSF
-                points = self.store.query_fused(dense_vec, sparse_vec, prefetch_n, fetch, flt, fused)
+                points = self.store.query_fused(dense_vec or [], sparse_vec, prefetch_n, fetch, flt,
+                                                "rrf" if method == "rrf" else "dbsf")
                 hits = [hit_from_payload(p.payload, p.score) for p in points]
         timings["retrieve"] = ms_since(t0)
         if collapse:
@@ -205,31 +181,21 @@ class Retriever:
         return SearchResult(hits[:limit], timings, dense_vec)
 
     # --- candidate lists ----------------------------------------------------------------------------------------
-    def _in_memory(self, flt: models.Filter | None) -> MemoryIndex | None:
-        return self.memory_index if flt is None else None
-
-    def _candidates(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[models.ScoredPoint]:
-        """Best points for one named vector; from the in-memory index they come without payloads."""
-        memory = self._in_memory(flt)
-        if memory is None:
-            return self.store.query(vector, using, limit, flt)
-        scored = memory.search_sparse(vector, limit) if using == SPARSE else memory.search_dense(vector, limit)
-        return [models.ScoredPoint(id=pid, version=0, score=score) for pid, score in scored]
-
-    def _with_payloads(self, points: Sequence[models.ScoredPoint]) -> list[models.ScoredPoint]:
+    def _with_payloads(self, points: Sequence[Candidate]) -> list[Candidate]:
         """The points with their payloads (read for those that lack one); points gone meanwhile are dropped."""
-        missing = [str(p.id) for p in points if p.payload is None]
+        missing = [p.id for p in points if p.payload is None]
         found = self.store.payloads(missing)
         out = []
         for p in points:
-            payload = p.payload if p.payload is not None else found.get(str(p.id))
+            payload = p.payload if p.payload is not None else found.get(p.id)
             if payload is not None:
-                out.append(p.model_copy(update={"payload": payload}))
+                out.append(p if p.payload is not None else replace(p, payload=payload))
         return out
 
-    def _single(self, vector: Any, using: str, limit: int, flt: models.Filter | None) -> list[Hit]:
+    def _single(self, vector: list[float] | SparseVec, using: str, limit: int,
+                flt: SearchFilters | None) -> list[Hit]:
         hits = []
-        for p in self._with_payloads(self._candidates(vector, using, limit, flt)):
+        for p in self._with_payloads(self.store.query(vector, using, limit, flt)):
             hit = hit_from_payload(p.payload, p.score)
             if using == DENSE:
                 hit.dense_score = p.score
@@ -237,15 +203,14 @@ class Retriever:
         return hits
 
     def _weighted(
-        self, dense: Any, sparse: models.SparseVector, limit: int, flt: models.Filter | None, weight: float,
+        self, dense: list[float], sparse: SparseVec, limit: int, flt: SearchFilters | None, weight: float,
         adaptive: bool,
     ) -> list[Hit]:
         prefetch_n = max(self.settings.prefetch_limit, limit)
-        if self._in_memory(flt) is not None or not sparse.indices:
-            dense_pts = self._candidates(dense, DENSE, prefetch_n, flt)
-            sparse_pts = self._candidates(sparse, SPARSE, prefetch_n, flt) if sparse.indices else []
-        else:  # server: both lists in one round trip
+        if sparse.indices:  # both lists in one engine call
             dense_pts, sparse_pts = self.store.query_both(dense, sparse, prefetch_n, flt)
+        else:
+            dense_pts, sparse_pts = self.store.query(dense, DENSE, prefetch_n, flt), []
         if adaptive and sparse_pts:
             head = self._with_payloads(dense_pts[:ADAPTIVE_DEPTH])  # point ids -> document ids
             dense_pts = head + list(dense_pts[ADAPTIVE_DEPTH:])
@@ -254,10 +219,10 @@ class Retriever:
         return self._hits(fuse_weighted(dense_pts, sparse_pts, weight, limit))
 
     def _hits(self, fused: list[Fused]) -> list[Hit]:
-        with_payload = {str(p.id): p for p in self._with_payloads([f.point for f in fused])}
+        with_payload = {p.id: p for p in self._with_payloads([f.point for f in fused])}
         hits = []
         for f in fused:
-            point = with_payload.get(str(f.point.id))
+            point = with_payload.get(f.point.id)
             if point is not None:
                 hit = hit_from_payload(point.payload, f.score)
                 hit.dense_score = f.dense_score

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pytest
 from qdrant_client import QdrantClient, models
 
-from indexer.collection import Store
+from indexer.backends.server import ServerStore
 from indexer.embedding import Embedder
 from indexer.payload import DENSE, SPARSE
 from indexer.pipeline import Indexer
@@ -178,7 +178,7 @@ def test_cluster_survives_a_dead_peer_and_recovers_it(
             for node in cluster.nodes:
                 client = QdrantClient(url=node.url, check_compatibility=False, timeout=10)
                 try:
-                    assert Store(client, settings.collection, embedded=False).count() == indexer.stats()["chunks"], node.name
+                    assert ServerStore(client, settings.collection).count() == indexer.stats()["chunks"], node.name
                     assert ranked(client, settings, embedder) == expected, node.name
                 finally:
                     client.close()

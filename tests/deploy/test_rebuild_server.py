@@ -19,7 +19,7 @@ import httpx
 import pytest
 from qdrant_client import QdrantClient
 
-from indexer.collection import Store
+from indexer.collection import open_store
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
 from indexer.rebuild import is_generation_of, rebuild
@@ -191,7 +191,7 @@ def test_first_rebuild_of_a_pre_alias_store_migrates_it(
         assert c.get("/v1/stats").json()["chunks"] == result.verification.chunks
         assert c.post("/v1/ask", json={"question": QUESTIONS[0]}).json()["found"]
 
-    store = Store.open(alias_settings)
+    store = open_store(alias_settings)
     try:
         assert store.exists() and store.resolve() == result.collection
         assert store.drop() and not store.exists()  # through the alias: the collection behind it goes

@@ -1,4 +1,4 @@
-"""The real indexer against a real Qdrant 1.16 server behaves as it does in embedded mode.
+"""The real indexer against a real Qdrant 1.16 server behaves as it does on the embedded (Edge) store.
 
 The client (qdrant-client 1.20) is newer than the server; these tests are where a client feature the server
 lacks would show up.
@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from qdrant_client import QdrantClient, models
 
-from indexer.collection import Store, build_filter
+from indexer.backends.server import ServerStore
+from indexer.backends.server_converters import to_filter
+from indexer.collection import SearchFilters, Store
 from indexer.embedding import Embedder
 from indexer.payload import DENSE, SPARSE
 from indexer.pipeline import Indexer
@@ -31,17 +33,18 @@ EXPECTED_INDEXES = {
 }
 
 
-def doc_chunks(client: QdrantClient, collection: str) -> dict[str, list[tuple[int, str, str]]]:
-    """doc_id -> sorted (chunk_index, doc_hash, text) of every stored point."""
+def doc_chunks(store: Store) -> dict[str, list[tuple[int, str, str]]]:
+    """doc_id -> sorted (chunk_index, doc_hash, text) of every stored point (either backend)."""
     out: dict[str, list[tuple[int, str, str]]] = {}
-    offset = None
-    while True:
-        points, offset = client.scroll(collection, limit=256, offset=offset, with_payload=True)
-        for p in points:
-            pl = p.payload or {}
-            out.setdefault(pl["doc_id"], []).append((pl["chunk_index"], pl["doc_hash"], pl["text"]))
-        if offset is None:
-            return {k: sorted(v) for k, v in out.items()}
+    for p in store.scan_points(with_vectors=False):
+        pl = p.payload
+        out.setdefault(pl["doc_id"], []).append((pl["chunk_index"], pl["doc_hash"], pl["text"]))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def count(store: Store, flt: models.Filter | None) -> int:
+    assert isinstance(store, ServerStore)
+    return store.client.count(store.collection, count_filter=flt, exact=True).count
 
 
 def hybrid(client: QdrantClient, settings: ServiceSettings, embedder: Embedder, question: str) -> list[str]:
@@ -78,7 +81,7 @@ def test_server_matches_embedded_and_reingest_is_a_noop(
         assert (s_stats["documents"], s_stats["chunks"]) == (l_stats["documents"], l_stats["chunks"])
         assert s_stats["incomplete_documents"] == []
         # same points, same content, whichever store holds them
-        assert doc_chunks(server.store.client, server.collection) == doc_chunks(local.store.client, local.collection)
+        assert doc_chunks(server.store) == doc_chunks(local.store)
 
         again = server.ingest_paths([samples_dir])
         assert again.chunks_written == 0
@@ -105,14 +108,14 @@ def test_changed_article_replaces_its_chunks(server_settings: ServiceSettings, e
     indexer = Indexer(server_settings.model_copy(update={"chunk_tokens": 128, "chunk_overlap": 16}), embedder=embedder)
     try:
         indexer.ingest_paths([folder])
-        before = doc_chunks(indexer.store.client, indexer.collection)["long-story.txt"]
+        before = doc_chunks(indexer.store)["long-story.txt"]
         assert len(before) > 3
 
         article.write_text("Transit ridership report\n\nRidership figures were withdrawn pending an audit.")
         report = indexer.ingest_paths([folder])
         assert report.count("replaced") == 1
 
-        after = doc_chunks(indexer.store.client, indexer.collection)["long-story.txt"]
+        after = doc_chunks(indexer.store)["long-story.txt"]
         assert [i for i, _, _ in after] == [0], "stale chunks of the old version are left behind"
         assert len({h for _, h, _ in after}) == 1 and after[0][1] != before[0][1]
         assert "withdrawn pending an audit" in after[0][2]
@@ -131,18 +134,18 @@ def test_payload_indexes_and_filters_work_on_the_server(
         assert {name: info.data_type for name, info in schema.items()} == EXPECTED_INDEXES
 
         client, name = indexer.store.client, indexer.collection
-        total = Store(client, name, embedded=False).count()
-        ledger = Store(client, name, embedded=False).count(build_filter(source=["Coastal Ledger"]))
+        total = indexer.store.count()
+        ledger = count(indexer.store, to_filter(SearchFilters(source=["Coastal Ledger"])))
         assert 0 < ledger < total
         # harbor article: 2026-03-14; library: 2026-02-03; solar farm: 2026-01-22
-        march = build_filter(published_after="2026-03-01", published_before="2026-03-31")
+        march = to_filter(SearchFilters(published_after="2026-03-01", published_before="2026-03-31"))
         hits, _ = client.scroll(name, scroll_filter=march, limit=100, with_payload=["doc_id"])
         assert {(p.payload or {})["doc_id"] for p in hits} == {"harbor-reopens.md"}
-        only = build_filter(doc_id=["volcano-alert.txt"])
+        only = to_filter(SearchFilters(doc_id=["volcano-alert.txt"]))
         assert only is not None and only.must
-        volcano = Store(client, name, embedded=False).count(only)
+        volcano = count(indexer.store, only)
         assert volcano > 0
-        assert volcano + Store(client, name, embedded=False).count(models.Filter(must_not=only.must)) == total
+        assert volcano + count(indexer.store, models.Filter(must_not=only.must)) == total
     finally:
         indexer.close()
 
@@ -181,6 +184,6 @@ def test_copying_samples_elsewhere_keeps_doc_ids_and_prunes_by_origin(
         report = indexer.ingest_paths([folder], prune=True)
         assert [r.doc_id for r in report.results if r.status == "deleted"] == ["volcano-alert.txt"]
         assert indexer.stats()["documents"] == docs_before - 1
-        assert Store(indexer.store.client, indexer.collection, embedded=False).count(build_filter(doc_id=["volcano-alert.txt"])) == 0
+        assert count(indexer.store, to_filter(SearchFilters(doc_id=["volcano-alert.txt"]))) == 0
     finally:
         indexer.close()

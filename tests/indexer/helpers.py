@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
-import sqlite3
+import re
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from qdrant_client import QdrantClient
 
+from indexer.collection import Store, open_store
+from indexer.payload import DENSE, SPARSE
 from indexer.settings import IndexerSettings
 from tests.conftest import REPO
 
@@ -27,19 +29,16 @@ class StoredPoint:
     vectors: dict[str, Any]
 
 
-def read_points(client: QdrantClient, collection: str, with_vectors: bool = True) -> list[StoredPoint]:
-    """Every point of the collection with payload (and vectors), sorted by (doc_id, chunk_index)."""
-    out: list[StoredPoint] = []
-    offset = None
-    while True:
-        points, offset = client.scroll(
-            collection, limit=512, offset=offset, with_payload=True, with_vectors=with_vectors
-        )
-        for p in points:
-            vectors = p.vector if isinstance(p.vector, dict) else {}
-            out.append(StoredPoint(str(p.id), dict(p.payload or {}), dict(vectors)))
-        if offset is None:
-            break
+def read_points(source: Store | IndexerSettings, with_vectors: bool = True) -> list[StoredPoint]:
+    """Every point of the collection with payload (and vectors), sorted by (doc_id, chunk_index); ``source``
+    is an open store (either backend) or settings to open one with (closed again)."""
+    store = open_store(source) if isinstance(source, IndexerSettings) else source
+    try:
+        out = [StoredPoint(p.id, dict(p.payload), {DENSE: p.dense, SPARSE: p.sparse} if with_vectors else {})
+               for p in store.scan_points(with_vectors=with_vectors)]
+    finally:
+        if isinstance(source, IndexerSettings):
+            store.close()
     return sorted(out, key=lambda p: (p.payload["doc_id"], p.payload["chunk_index"]))
 
 
@@ -71,28 +70,41 @@ def run_cli(settings: IndexerSettings, *args: str, cwd: Path, timeout: float = 3
     )
 
 
-def stored_point_rows(settings: IndexerSettings) -> int:
-    """Points committed to the embedded store, read straight from its SQLite file (which a running writer
-    holds; the Qdrant client itself refuses a second opener). Read-only, for polling progress only."""
-    db = settings.qdrant_path / "collection" / settings.collection / "storage.sqlite"
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM points").fetchone()[0])
-    except sqlite3.Error:
-        return 0
+class StderrLines:
+    """Reads a child's stderr line by line in a thread (so that a test can wait for a progress line while the
+    child runs, then read everything once it ended)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(proc.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: Any) -> None:
+        with stream:
+            for line in stream:
+                self.lines.append(line)
+
+    def text(self, timeout: float = 60) -> str:
+        self._thread.join(timeout)
+        return "".join(self.lines)
 
 
-def wait_for_rows(proc: subprocess.Popen[str], settings: IndexerSettings, minimum: int, timeout: float = 120) -> int:
+_PROGRESS_CHUNKS = re.compile(r"^progress: .*?, (\d+) chunks, ")
+
+
+def wait_for_rows(proc: subprocess.Popen[str], stderr: StderrLines, minimum: int, timeout: float = 120) -> int:
+    """Wait until the child's progress lines (``ingest --progress-interval 0``: one after every written batch)
+    report at least ``minimum`` chunks written; the embedded store admits no second reader meanwhile."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        rows = stored_point_rows(settings)
-        if rows >= minimum:
-            return rows
+        for line in list(stderr.lines):
+            m = _PROGRESS_CHUNKS.match(line)
+            if m and int(m.group(1)) >= minimum:
+                return int(m.group(1))
         if proc.poll() is not None:
             pytest.fail(f"the ingest ended (rc={proc.returncode}) before writing {minimum} points")
-        time.sleep(0.05)
+        time.sleep(0.02)
     pytest.fail(f"no {minimum} points written within {timeout} s")
 
 

@@ -59,7 +59,7 @@ def test_each_bad_input_is_reported_and_the_rest_is_ingested(
         for location, fragment in expected.items():
             assert fragment in skipped[location], (location, skipped[location])
         assert {r.doc_id for r in report.results if r.status == "indexed"} == GOOD_IDS
-        stored = {p.payload["doc_id"] for p in read_points(indexer.store.client, settings.collection, False)}
+        stored = {p.payload["doc_id"] for p in read_points(indexer.store, False)}
         assert stored == GOOD_IDS
     finally:
         indexer.close()

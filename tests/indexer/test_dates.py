@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qdrant_client import QdrantClient
 
 from indexer.articles import DATE_FIELDS, InputError, article_from_record, normalise_date, source_from_url
 from indexer.readers import Skipped, SourceFile, discover, read_file, read_sources, unreadable_files
@@ -189,11 +188,7 @@ def test_cli_ingest_skips_bad_dates_and_indexes_the_rest(settings: IndexerSettin
     progress = [line for line in result.stderr.splitlines() if line.startswith("progress: ")]
     assert progress and progress[-1].startswith("progress: 7/7 docs (100%), ") and progress[-1].endswith("(done)")
     assert "chunks/s" in progress[-1]
-    client = QdrantClient(path=str(settings.qdrant_path))
-    try:
-        stored = {p.payload["doc_id"]: p.payload for p in read_points(client, settings.collection, False)}
-    finally:
-        client.close()
+    stored = {p.payload["doc_id"]: p.payload for p in read_points(settings, False)}
     assert set(stored) == {"ms-epoch", "feed-style", "evidence-style", "dated.md"}
     assert stored["ms-epoch"]["published_at"] == JUNE_1_2023
     assert stored["feed-style"]["source"] == "example-news.com"

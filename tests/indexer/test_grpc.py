@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.collection import Store
+from indexer.collection import open_store
 from indexer.pipeline import Indexer
 from indexer.settings import IndexerSettings
 from service.retrieval import Retriever
@@ -57,9 +57,9 @@ def test_grpc_and_http_give_the_same_reads(server: QdrantServer, settings: Servi
     base = settings.model_copy(update={"qdrant_url": server.url, "qdrant_grpc_port": server.node.grpc_port,
                                        "collection": f"grpc-{uuid.uuid4().hex[:8]}"})
     encoder = HashEncoder()
-    http_store = Store.open(base)
+    http_store = open_store(base)
     grpc_settings = base.model_copy(update={"qdrant_prefer_grpc": True})
-    grpc_store = Store.open(grpc_settings)
+    grpc_store = open_store(grpc_settings)
     try:
         assert grpc_store.client._client.__class__.__name__ == "QdrantRemote"
         assert grpc_store.client._client._prefer_grpc is True  # type: ignore[attr-defined]

@@ -14,7 +14,15 @@ from indexer.embedding import Embedder
 from indexer.payload import DENSE
 from indexer.pipeline import Indexer
 from indexer.settings import IndexerSettings
-from tests.indexer.helpers import cli_command, cli_env, read_points, run_cli, wait_for_rows, write_articles
+from tests.indexer.helpers import (
+    StderrLines,
+    cli_command,
+    cli_env,
+    read_points,
+    run_cli,
+    wait_for_rows,
+    write_articles,
+)
 
 ARTICLES = 40
 
@@ -41,7 +49,7 @@ def snapshot(
     mid-batch may leave one: local mode commits point by point; the next run redoes it)."""
     ix = Indexer(settings, embedder=embedder)
     try:
-        points = read_points(ix.store.client, settings.collection)
+        points = read_points(ix.store)
         stats = ix.stats()
     finally:
         ix.close()
@@ -98,17 +106,19 @@ def test_interrupted_ingest_then_rerun_equals_an_uninterrupted_run(
     settings = small_chunks.model_copy(update={"qdrant_path": tmp_path / "q"})
     total = len(reference[0])
     proc = subprocess.Popen(
-        cli_command("ingest", "--no-progress", str(folder)), env=cli_env(settings), cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cli_command("ingest", "--progress-interval", "0", str(folder)), env=cli_env(settings), cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         # Ctrl-C as a terminal delivers it: a runner that starts the tests in the background (`cmd &` in a
         # non-interactive shell) has SIGINT ignored, the child inherits that, and Python then never raises
         # KeyboardInterrupt (the run ends 0 untouched)
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    lines = StderrLines(proc)
     try:
-        wait_for_rows(proc, settings, minimum=1)
+        wait_for_rows(proc, lines, minimum=1)
         proc.send_signal(stop)
-        _, stderr = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        stderr = lines.text()
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -140,11 +150,11 @@ def test_a_half_written_document_is_redone(
     try:
         ix.ingest_paths([folder])
         truncated, mixed = doc_ids[3], doc_ids[7]
-        points = read_points(ix.store.client, settings.collection, with_vectors=False)
+        points = read_points(ix.store, with_vectors=False)
         last = max((p for p in points if p.payload["doc_id"] == truncated), key=lambda p: p.payload["chunk_index"])
         ix.store.delete_ids([last.id])
         first = next(p for p in points if p.payload["doc_id"] == mixed)
-        ix.store.client.set_payload(settings.collection, {"doc_hash": "an-older-version"}, points=[first.id], wait=True)
+        ix.store.set_payload([first.id], {"doc_hash": "an-older-version"})
         assert sorted(ix.stats()["incomplete_documents"]) == sorted([truncated, mixed])
         report = ix.ingest_paths([folder])
     finally:

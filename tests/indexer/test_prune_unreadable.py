@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import pytest
-from qdrant_client import models
 
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
@@ -40,12 +39,12 @@ def test_prune_keeps_every_document_of_a_file_with_an_unreadable_line(
     try:
         indexer.ingest_paths([folder])
         if legacy:  # a collection written before payloads named their file: kept by origin instead
-            indexer.store.client.delete_payload(settings.collection, keys=["source_file"], points=models.Filter(), wait=True)
+            indexer.store.delete_payload(["source_file"])
         # line 2 is cut off in an edit (its id can no longer be read); other.jsonl is deleted on purpose
         feed.write_text(a + b[:30] + "\n" + c, encoding="utf-8")
         other.unlink()
         report = indexer.ingest_paths([folder], prune=True)
-        stored = {p.payload["doc_id"]: p.payload for p in read_points(indexer.store.client, settings.collection, False)}
+        stored = {p.payload["doc_id"]: p.payload for p in read_points(indexer.store, False)}
     finally:
         indexer.close()
     # without a file in its payload, "gone" may have come from the unreadable file too: kept until it is fixed

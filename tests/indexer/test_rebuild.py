@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from indexer.collection import Store
+from indexer.collection import Store, open_store
 from indexer.embedding import Embedder
 from indexer.payload import point_id
 from indexer.pipeline import Indexer
@@ -29,7 +29,7 @@ MALI = "What did Russia promise Mali?"
 
 def layout(settings: ServiceSettings) -> tuple[list[str], dict[str, str]]:
     """(real collections, aliases) of the embedded store, read while no process holds it."""
-    store = Store.open(settings)
+    store = open_store(settings)
     try:
         return store.collection_names(), store.aliases()
     finally:
@@ -121,7 +121,7 @@ def test_migrate_swap_keep_then_drop_old_and_the_service_reads_the_new_collectio
         assert answer["found"] and answer["citations"], answer
 
     # reset through the alias drops the collection behind it (delete_collection of an alias deletes nothing)
-    store = Store.open(settings)
+    store = open_store(settings)
     try:
         assert store.drop() is True and not store.exists()
     finally:
@@ -195,7 +195,7 @@ def test_rebuild_refuses_to_migrate_a_collection_another_alias_points_at(
 
 
 def test_rebuild_refuses_an_embedded_store_in_use(settings: ServiceSettings, tmp_path: Path) -> None:
-    holder = Store.open(settings)  # stands for a running service
+    holder = open_store(settings)  # stands for a running service
     try:
         result = run_cli(settings, "rebuild", str(SAMPLES), cwd=tmp_path, timeout=120)
     finally:

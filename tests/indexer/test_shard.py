@@ -82,11 +82,7 @@ def test_three_shard_processes_at_once_index_every_document_exactly_once(
         summaries.append(json.loads(out.strip().splitlines()[-1]))
     expected = [sum(1 for d in ids if shard_of(d, 3) == k) for k in (1, 2, 3)]
     assert [s["indexed"] for s in summaries] == expected
-    client = QdrantClient(url=server_settings.qdrant_url, check_compatibility=False)
-    try:
-        points = read_points(client, server_settings.collection, with_vectors=False)
-    finally:
-        client.close()
+    points = read_points(server_settings, with_vectors=False)
     per_doc = Counter(p.payload["doc_id"] for p in points)
     assert sorted(per_doc) == ids
     for p in points:  # every document complete: as many points as its chunk count says

@@ -53,7 +53,7 @@ def test_points_carry_both_vectors_and_the_full_payload(
     report = indexer.ingest_paths([corpus])
     articles = articles_of(corpus)
     assert report.count("indexed") == len(articles) == 13  # 11 samples + 2 generated
-    points = read_points(indexer.store.client, settings.collection)
+    points = read_points(indexer.store)
     docs = by_doc(points)
     assert set(docs) == set(articles)
     assert max(len(v) for v in docs.values()) >= 3  # the generated articles span several chunks
@@ -94,7 +94,7 @@ def test_point_ids_are_deterministic_across_stores(
         ix = Indexer(settings.model_copy(update={"qdrant_path": tmp_path / store}), embedder=embedder)
         try:
             ix.ingest_paths([corpus])
-            ids.append([(p.id, p.payload["chunk_id"]) for p in read_points(ix.store.client, settings.collection, False)])
+            ids.append([(p.id, p.payload["chunk_id"]) for p in read_points(ix.store, False)])
         finally:
             ix.close()
     assert ids[0] == ids[1] and len(ids[0]) > 8
@@ -102,20 +102,20 @@ def test_point_ids_are_deterministic_across_stores(
 
 def test_reingest_of_unchanged_files_writes_nothing(indexer: Indexer, corpus: Path, settings: IndexerSettings) -> None:
     first = indexer.ingest_paths([corpus])
-    before = read_points(indexer.store.client, settings.collection)
+    before = read_points(indexer.store)
     again = indexer.ingest_paths([corpus])
     assert again.count("unchanged") == first.count("indexed") == 13
     assert again.chunks_written == 0 and again.embed_seconds == 0.0
-    after = read_points(indexer.store.client, settings.collection)
+    after = read_points(indexer.store)
     assert [(p.id, p.payload) for p in after] == [(p.id, p.payload) for p in before]  # indexed_at too
 
 
 def test_changed_article_replaces_all_its_chunks(indexer: Indexer, corpus: Path, settings: IndexerSettings) -> None:
     indexer.ingest_paths([corpus])
     long_doc = "long/batch0/story-000.txt"
-    old = by_doc(read_points(indexer.store.client, settings.collection, False))[long_doc]
+    old = by_doc(read_points(indexer.store, False))[long_doc]
     assert len(old) >= 3
-    others_before = [(p.id, p.payload) for p in read_points(indexer.store.client, settings.collection, False)
+    others_before = [(p.id, p.payload) for p in read_points(indexer.store, False)
                      if p.payload["doc_id"] != long_doc]
     path = corpus / long_doc
     path.write_text("Short now\n\nThe story was cut to a single paragraph after an editor's review.\n")
@@ -123,7 +123,7 @@ def test_changed_article_replaces_all_its_chunks(indexer: Indexer, corpus: Path,
     assert [(r.doc_id, r.status, r.chunks) for r in report.results if r.status != "unchanged"] == [
         (long_doc, "replaced", 1)
     ]
-    points = read_points(indexer.store.client, settings.collection, False)
+    points = read_points(indexer.store, False)
     new = by_doc(points)[long_doc]
     assert [(p.payload["chunk_index"], p.payload["chunk_count"]) for p in new] == [(0, 1)]
     assert new[0].payload["title"] == "Short now"
@@ -146,19 +146,19 @@ def test_prune_removes_documents_whose_files_are_gone_only_under_that_root(
     (corpus / "wire.jsonl").unlink()
     without_prune = indexer.ingest_paths([corpus])
     assert without_prune.count("deleted") == 0
-    assert "volcano-alert.txt" in by_doc(read_points(indexer.store.client, settings.collection, False))
+    assert "volcano-alert.txt" in by_doc(read_points(indexer.store, False))
     report = indexer.ingest_paths([corpus], prune=True)
     assert sorted(r.doc_id or "" for r in report.results if r.status == "deleted") == [
         "volcano-alert.txt", "wire-museum-theft", "wire-rail-strike",
     ]
-    remaining = set(by_doc(read_points(indexer.store.client, settings.collection, False)))
+    remaining = set(by_doc(read_points(indexer.store, False)))
     assert remaining == set(articles_of(corpus)) | set(articles_of(other))
 
 
 def test_delete_and_stats(indexer: Indexer, corpus: Path, settings: IndexerSettings) -> None:
     assert indexer.stats()["exists"] is False
     indexer.ingest_paths([corpus])
-    points = read_points(indexer.store.client, settings.collection, False)
+    points = read_points(indexer.store, False)
     stats = indexer.stats()
     assert (stats["documents"], stats["chunks"], stats["incomplete_documents"]) == (13, len(points), [])
     assert stats["config"]["dense"] == {"size": 384, "distance": "Cosine"}
@@ -167,7 +167,7 @@ def test_delete_and_stats(indexer: Indexer, corpus: Path, settings: IndexerSetti
     assert removed == {"long/batch1/story-001.txt": long_chunks, "volcano-alert.txt": 1, "never-ingested": 0}
     stats = indexer.stats()
     assert (stats["documents"], stats["chunks"]) == (11, len(points) - long_chunks - 1)
-    assert "volcano-alert.txt" not in by_doc(read_points(indexer.store.client, settings.collection, False))
+    assert "volcano-alert.txt" not in by_doc(read_points(indexer.store, False))
     assert indexer.reset() is True
     assert indexer.stats()["exists"] is False
 

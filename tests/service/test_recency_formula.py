@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from indexer.collection import Store
+from indexer.collection import open_store
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
 from service.retrieval.retriever import RECENCY_DEPTH, Retriever, by_recency
@@ -53,14 +53,14 @@ def server_settings(base_settings: ServiceSettings, embedder: Embedder) -> Itera
 def test_the_formula_ranks_as_the_python_arithmetic(
     server_settings: ServiceSettings, embedder: Embedder, query: str, recency: str
 ) -> None:
-    store = Store.open(server_settings)
+    store = open_store(server_settings)
     try:
-        retriever = Retriever(server_settings, store, embedder, memory_index=None)
+        retriever = Retriever(server_settings, store, embedder)
         formulas: list[object] = []
         fused = store.query_fused
 
         def spy(*args: object, **kwargs: object) -> object:
-            formulas.append(kwargs.get("rescore"))
+            formulas.append(kwargs.get("recency"))
             return fused(*args, **kwargs)  # type: ignore[arg-type]
 
         store.query_fused = spy  # type: ignore[method-assign]

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from qdrant_client import models
 
 from indexer import payload as pl
-from indexer.collection import Store
+from indexer.collection import Store, StoredPoint
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
 from indexer.sentences import sentence_text, split_sentences
@@ -71,9 +70,8 @@ def indexed(request: pytest.FixtureRequest, settings: ServiceSettings, embedder:
             server.close()
 
 
-def _points(store: Store) -> list[models.Record]:
-    points, _ = store.client.scroll(store.collection, limit=1000, with_payload=True, with_vectors=False)
-    return points
+def _points(store: Store) -> list[StoredPoint]:
+    return list(store.scan_points(with_vectors=False))
 
 
 def test_stored_sentence_vectors_are_the_splitters_sentences(indexed: Store, embedder: Embedder) -> None:
@@ -113,9 +111,7 @@ def test_ask_uses_stored_vectors_and_old_collections_still_answer(
     assert pipeline.extractive.encoded == 0  # type: ignore[attr-defined]
 
     # the same collection as it was before sentence vectors were stored
-    indexed.client.delete_payload(indexed.collection, keys=pl.SENTENCE_FIELDS,
-                                  points=models.FilterSelector(filter=models.Filter()), wait=True)
-    indexed.generation += 1
+    indexed.delete_payload(list(pl.SENTENCE_FIELDS))
     old_encoder = CountingEncoder(embedder)
     old = _pipeline(settings, indexed, old_encoder)
     again = old.ask(Ask(QUESTION))
