@@ -30,7 +30,7 @@ from indexer.collection import Store, open_store
 from indexer.embedding import Embedder
 from indexer.pipeline import Indexer
 from indexer.readers import Skipped
-from indexer.settings import EMBED_FIELDS, IndexerSettings
+from indexer.settings import IndexerSettings
 from service.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ class CachingEmbedder(Embedder):
 
     def __init__(self, settings: IndexerSettings, cache_dir: Path) -> None:
         super().__init__(settings)
-        key = hashlib.sha256(json.dumps([getattr(settings, f) for f in EMBED_FIELDS]).encode()).hexdigest()[:12]
+        key = hashlib.sha256(json.dumps(settings.embed_key()).encode()).hexdigest()[:12]
         self.cache_dir = cache_dir / "embeddings" / key
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self._vectors: dict[str, np.ndarray] = {}

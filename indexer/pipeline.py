@@ -316,6 +316,7 @@ class Indexer:
             "settings": {
                 "embed_model": self.settings.embed_model,
                 "embed_backend": self.settings.embed_backend,
+                "embed_precision": self.settings.effective_precision(),
                 "chunk_tokens": self.settings.chunk_tokens,
                 "chunk_overlap": self.settings.chunk_overlap,
             },

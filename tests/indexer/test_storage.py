@@ -162,6 +162,7 @@ def test_delete_and_stats(indexer: Indexer, corpus: Path, settings: IndexerSetti
     stats = indexer.stats()
     assert (stats["documents"], stats["chunks"], stats["incomplete_documents"]) == (13, len(points), [])
     assert stats["config"]["dense"] == {"size": 384, "distance": "Cosine"}
+    assert stats["settings"]["embed_precision"] == settings.effective_precision() != "auto"  # what ran
     long_chunks = len(by_doc(points)["long/batch1/story-001.txt"])
     removed = indexer.delete(["long/batch1/story-001.txt", "volcano-alert.txt", "never-ingested"])
     assert removed == {"long/batch1/story-001.txt": long_chunks, "volcano-alert.txt": 1, "never-ingested": 0}
