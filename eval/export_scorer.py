@@ -2,7 +2,8 @@
 
     python -m eval.export_scorer --trained data/scorer-train --ship int8
 
-Takes ``--trained/torch`` (written by ``python -m eval.train_scorer``) and makes three IRs: ``f32`` (as
+Takes ``--trained/torch`` (written by ``python -m eval.train_scorer``), converts it with ``openvino.convert_model``
+and makes three IRs: ``f32`` (as
 exported), ``fp16`` (weights stored in half precision) and ``int8`` (NNCF post-training static quantization,
 ``ModelType.TRANSFORMER``, calibrated on pairs of SQuAD *training* articles). For each: the validation figures
 of the trainer's held-out articles (same split and seed, through :class:`service.answering.scorer.AnswerScorer`,
@@ -109,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import nncf
     import openvino as ov
-    from optimum.intel import OVModelForSequenceClassification
+    import torch
+
+    from eval.scorer_model import MeanPooledScorer
 
     trained = json.loads((args.trained / "metrics.json").read_text())
     args.max_length = args.max_length or int(trained.get("max_length", 96))
@@ -121,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     calib_pairs = [(p.question, p.passage) for g in training_pairs(train_arts, args.calibration_pairs // 4, seed + 7)
                    for p in g][: args.calibration_pairs]
 
-    exported = OVModelForSequenceClassification.from_pretrained(str(torch_dir), export=True, compile=False)
-    f32_model: Any = exported.model
     data = calibration_inputs(torch_dir, calib_pairs, args.max_length)
+    example = {k: torch.from_numpy(v) for k, v in data[0].items()}
+    with torch.no_grad():
+        f32_model: Any = ov.convert_model(MeanPooledScorer.load(torch_dir), example_input=example)
     int8_model = nncf.quantize(f32_model.clone(), nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
                                subset_size=len(data))
     models = {"f32": f32_model, "fp16": f32_model, "int8": int8_model}

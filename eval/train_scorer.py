@@ -9,7 +9,7 @@ all-MiniLM-L6-v2 transformer truncated to its first ``--layers`` layers, with a 
 with binary cross-entropy (the score must mean something across questions, for the found gate, not only rank
 within one). Runs on the CPU (``--threads``) or a GPU where one is visible; seeded.
 
-Writes to ``--out``: ``torch/`` (a ``sentence_transformers.CrossEncoder`` directory), ``metrics.json`` (the
+Writes to ``--out``: ``torch/`` (``eval.scorer_model.MeanPooledScorer``: encoder, head and tokenizer), ``metrics.json`` (the
 learning curve and final validation figures) and ``calibration.json`` (Platt scaling of the top score and the
 found threshold, chosen on the validation constructions; read at answer time once exported by
 ``python -m eval.export_scorer``).
@@ -50,18 +50,15 @@ def base_model_path() -> str:
 
 
 def build_model(base: str, layers: int) -> tuple[Any, Any]:
-    """(sequence-classification model with one logit, tokenizer) from the base transformer's first layers."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+    """(mean-pooled one-logit scorer, tokenizer) from the base transformer's first layers (``eval.scorer_model``)."""
+    from transformers import AutoTokenizer
 
+    from eval.scorer_model import build
     from indexer.embedding import quiet_model_libraries
 
     quiet_model_libraries()  # the load report lists the dropped layers and the new head: expected here
 
-    config = AutoConfig.from_pretrained(base, num_labels=1)
-    if layers:
-        config.num_hidden_layers = min(layers, config.num_hidden_layers)
-    model = AutoModelForSequenceClassification.from_pretrained(base, config=config)
-    return model, AutoTokenizer.from_pretrained(base)
+    return build(base, layers), AutoTokenizer.from_pretrained(base)
 
 
 class TorchScorer:
@@ -82,7 +79,7 @@ class TorchScorer:
                 idx = order[i : i + self.batch]
                 enc = self.tokenizer([pairs[j][0] for j in idx], [pairs[j][1] for j in idx], truncation="only_second",
                                      max_length=self.max_length, padding=True, return_tensors="pt").to(self.device)
-                out[idx] = self.model(**enc).logits.float().view(-1).cpu().numpy()
+                out[idx] = self.model(**enc).float().view(-1).cpu().numpy()
         return out
 
 
@@ -178,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-length", type=int, default=96, help="tokens of question + passage")
     ap.add_argument("--val-share", type=float, default=0.1, help="share of articles held out")
     ap.add_argument("--val-questions", type=int, default=1000)
+    ap.add_argument("--val-on-train", action="store_true",
+                    help="validate on the training articles: a memorisation check for smoke tests, not a figure")
     ap.add_argument("--curve-questions", type=int, default=300, help="validation questions per curve point")
     ap.add_argument("--eval-every", type=int, default=200, help="steps between learning-curve points")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -198,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     articles = load_articles(args.data)
     train_arts, val_arts = split_articles(articles, args.val_share, args.seed)
     pairs: list[Pair] = [p for g in training_pairs(train_arts, args.questions, args.seed) for p in g]
-    val = validation_groups(val_arts, args.val_questions, args.seed + 1)
+    val = validation_groups(train_arts if args.val_on_train else val_arts, args.val_questions, args.seed + 1)
     curve_val = {k: v[: args.curve_questions] for k, v in val.items()}
     log.info("%d train articles, %d validation; %d pairs (%d positive); %d validation questions",
              len(train_arts), len(val_arts), len(pairs), sum(p.label > 0 for p in pairs), len(val["paragraph"]))
@@ -233,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             enc = tokenizer([p.question for p in batch], [p.passage for p in batch], truncation="only_second",
                             max_length=args.max_length, padding=True, return_tensors="pt").to(device)
             labels = torch.tensor([p.label for p in batch], dtype=torch.float32, device=device)
-            loss = loss_fn(model(**enc).logits.view(-1), labels)
+            loss = loss_fn(model(**enc).view(-1), labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -249,8 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     calibration = calibrate(val, logits)
     out = args.out
     (out / "torch").mkdir(parents=True, exist_ok=True)
-    model.cpu().save_pretrained(out / "torch")
-    tokenizer.save_pretrained(out / "torch")
+    model.cpu().save(out / "torch", tokenizer)
     command = "python -m eval.train_scorer " + " ".join(argv if argv is not None else sys.argv[1:])
     metrics = {"command": command.strip(), "seed": args.seed, "device": device, "threads": torch.get_num_threads(),
                "layers": model.config.num_hidden_layers, "max_length": args.max_length, "train_articles": len(train_arts),
