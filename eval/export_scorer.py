@@ -2,7 +2,7 @@
 
     python -m eval.export_scorer --trained data/scorer-train --ship int8
 
-Takes ``--trained/torch`` (written by ``python -m eval.train_scorer``), converts it with ``openvino.convert_model``
+Takes ``--trained/torch`` (written by ``python -m eval.train_scorer``), converts it with ``torch.export`` and ``openvino.convert_model``
 and makes three IRs: ``f32`` (as
 exported), ``fp16`` (weights stored in half precision) and ``int8`` (NNCF post-training static quantization,
 ``ModelType.TRANSFORMER``, calibrated on pairs of SQuAD *training* articles). For each: the validation figures
@@ -125,9 +125,13 @@ def main(argv: list[str] | None = None) -> int:
                    for p in g][: args.calibration_pairs]
 
     data = calibration_inputs(torch_dir, calib_pairs, args.max_length)
-    example = {k: torch.from_numpy(v) for k, v in data[0].items()}
+    example = tuple(torch.from_numpy(data[0][k]) for k in ("input_ids", "attention_mask", "token_type_ids"))
+    batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq", max=512)
+    dynamic = {k: {0: batch, 1: seq} for k in ("input_ids", "attention_mask", "token_type_ids")}
     with torch.no_grad():
-        f32_model: Any = ov.convert_model(MeanPooledScorer.load(torch_dir), example_input=example)
+        # torch.export, not tracing: transformers 5's mask helpers do not survive torch.jit.trace
+        program = torch.export.export(MeanPooledScorer.load(torch_dir), example, dynamic_shapes=dynamic)
+        f32_model: Any = ov.convert_model(program)
     int8_model = nncf.quantize(f32_model.clone(), nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
                                subset_size=len(data))
     models = {"f32": f32_model, "fp16": f32_model, "int8": int8_model}
